@@ -1,0 +1,26 @@
+//! smtpbox: a busybox-style SMTP toolkit for mail administrators.
+//!
+//! # Layout
+//!
+//! A run flows top-down through four layers:
+//!
+//! - [`dispatch`]: the argv\[0\] step. Picks an applet by the name the binary
+//!   was called under (`smtpdcheck`, `etrn`) or by `smtpbox APPLET ...`, and
+//!   implements `--list`, `--list-full` and `--install`.
+//! - [`registry`]: the applet table, the single place an applet is
+//!   registered, and the only file that mounts the `applets/` folders.
+//! - the applets (`applets/<name>/`, mounted as [`registry::smtpdcheck`] and
+//!   [`registry::etrn`]): each owns its command line, its contract (output,
+//!   exit codes) and its pure decision logic.
+//! - [`smtp`]: the shared dialogue core: resolution, Happy Eyeballs
+//!   connection, bounded reply reading, EHLO/HELO, STARTTLS, QUIT, and the
+//!   `-v` transcript.
+//!
+//! [`runtime`] holds the process-level helpers every applet needs (the
+//! current-thread runtime that never waits for a stuck DNS thread, stdout
+//! that survives a closed pipe).
+
+pub mod dispatch;
+pub mod registry;
+pub mod runtime;
+pub mod smtp;

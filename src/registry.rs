@@ -1,0 +1,78 @@
+//! The applet table: the one registration point for every applet.
+//!
+//! Adding an applet means one folder under `applets/`, one `#[path]` module
+//! line below and one row in [`APPLETS`]. The `#[path]` lines live only here,
+//! so moving an applet folder means editing this file and nothing else.
+
+use std::ffi::OsString;
+
+#[path = "../applets/etrn/mod.rs"]
+pub mod etrn;
+#[path = "../applets/smtpdcheck/mod.rs"]
+pub mod smtpdcheck;
+
+/// One applet: what the dispatcher, `--list`, `--install` and the generated
+/// documentation need to know about it.
+pub struct Applet {
+    /// The name it is called by (argv\[0\] basename or `smtpbox NAME`).
+    pub name: &'static str,
+    /// One line for `smtpbox --help`.
+    pub summary: &'static str,
+    /// Where its link belongs, relative to `/` (busybox's `--list-full`).
+    pub install_dir: &'static str,
+    /// Manual section of its page.
+    pub man_section: u8,
+    /// Its full command-line definition (for help, man pages, completions).
+    pub command: fn() -> clap::Command,
+    /// Runs it with the whole argument vector (argv\[0\] first) and returns
+    /// the process exit status.
+    pub run: fn(Vec<OsString>) -> u8,
+}
+
+/// Every applet, sorted by name (a unit test keeps it so).
+pub const APPLETS: &[Applet] = &[
+    Applet {
+        name: "etrn",
+        summary: "ask a mail server to flush its queue for some hosts (RFC 1985)",
+        install_dir: "usr/sbin",
+        man_section: 8,
+        command: etrn::command,
+        run: etrn::run,
+    },
+    Applet {
+        name: "smtpdcheck",
+        summary: "tell whether a more preferred SMTP server is up",
+        install_dir: "usr/bin",
+        man_section: 1,
+        command: smtpdcheck::command,
+        run: smtpdcheck::run,
+    },
+];
+
+/// Looks an applet up by its exact name.
+pub fn find(name: &str) -> Option<&'static Applet> {
+    APPLETS.iter().find(|applet| applet.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        let names: Vec<_> = APPLETS.iter().map(|a| a.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn every_command_is_named_after_its_applet() {
+        for applet in APPLETS {
+            let command = (applet.command)();
+            assert_eq!(command.get_name(), applet.name);
+            command.debug_assert();
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The shared SMTP dialogue core.
