@@ -74,9 +74,9 @@ fn multicall(mut args: Vec<OsString>) -> u8 {
             let _ = print_stdout(&format!("{MULTICALL_NAME} {}\n", env!("CARGO_PKG_VERSION")));
             0
         }
-        Some(option) if option.starts_with('-') => usage_error(&format!(
-            "unknown option or misplaced argument '{option}'"
-        )),
+        Some(option) if option.starts_with('-') => {
+            usage_error(&format!("unknown option or misplaced argument '{option}'"))
+        }
         _ => {
             let name = applet_name(first);
             if name.starts_with(MULTICALL_NAME) {

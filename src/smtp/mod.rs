@@ -1,1 +1,31 @@
-//! The shared SMTP dialogue core.
+//! The shared SMTP dialogue core, used by every applet.
+//!
+//! - [`resolve`]: names to addresses (system resolver), IP literals as is.
+//! - [`race`]: Happy Eyeballs (RFC 8305) over a host's addresses.
+//! - [`session`]: one dialogue: greeting, EHLO/HELO, commands, STARTTLS,
+//!   QUIT, each phase under a deadline.
+//! - [`wire`]: the bounded, line-at-a-time stream under mail-send's
+//!   `SmtpClient`; [`stream`]: plain or TLS.
+//! - [`reply`]: pure reply interpretation and protocol constants.
+//! - [`tls`]: STARTTLS policy and rustls set-up, built only when used.
+//! - [`transcript`]: the `-v` dialogue.
+//! - [`error`]: what failed, where, and what the server said.
+
+pub mod error;
+pub mod race;
+pub mod reply;
+pub mod resolve;
+pub mod session;
+pub mod stream;
+pub mod tls;
+pub mod transcript;
+pub mod wire;
+
+pub use error::{Error, ErrorKind, Phase};
+pub use reply::Reply;
+pub use session::{Hello, Limits, Session};
+
+/// RFC 1985 §3: the EHLO keyword that advertises ETRN.
+pub const EXT_ETRN: u32 = smtp_proto::EXT_ETRN;
+/// RFC 3207 §4: the EHLO keyword that advertises STARTTLS.
+pub const EXT_STARTTLS: u32 = smtp_proto::EXT_START_TLS;

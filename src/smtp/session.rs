@@ -1,0 +1,395 @@
+//! [`Session`]: one SMTP dialogue with one server, phase by phase, every
+//! wait under a deadline.
+//!
+//! Commands go through mail-send's `SmtpClient` (write, flush, read with
+//! smtp-proto's parser) over a [`Wire`], which keeps the parser from
+//! over-reading and checks every line's code. Each step maps mail-send's
+//! coarse errors to an [`ErrorKind`] using what the wire saw (closed, cut
+//! off, too long, malformed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mail_send::SmtpClient;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+
+use super::error::{Error, ErrorKind, Phase};
+use super::race::{CONNECTION_ATTEMPT_DELAY, race};
+use super::reply::{OK, Reply, SERVICE_READY};
+use super::resolve::{Host, interleave_families, resolve};
+use super::stream::Stream;
+use super::tls;
+use super::transcript::{Sink, Transcript};
+use super::wire::Wire;
+
+type Client = SmtpClient<Wire<Stream>>;
+
+/// mail-send's own per-command timeout is switched off: every wait is
+/// bounded here by [`Limits`] instead, so errors can name their phase.
+const NO_CLIENT_TIMEOUT: Duration = Duration::MAX;
+
+/// How long each wait of a dialogue may take.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// A deadline for the whole dialogue (smtpdcheck's per-server limit).
+    pub overall: Option<Instant>,
+    /// A limit for each phase on its own (etrn's `--timeout`).
+    pub per_phase: Option<Duration>,
+}
+
+impl Limits {
+    /// When the current phase must be done.
+    pub fn deadline(&self) -> Option<Instant> {
+        let phase_end = self.per_phase.map(|limit| Instant::now() + limit);
+        match (self.overall, phase_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The limit to name in a timeout error.
+    fn named_limit(&self) -> Option<Duration> {
+        self.per_phase
+    }
+}
+
+/// Runs `future` until `deadline`; `None` when the deadline passed first.
+pub async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
+/// What the server said to our hello.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hello {
+    /// EHLO accepted, with smtp-proto's capability bits (`smtp_proto::EXT_*`).
+    Extended { capabilities: u32 },
+    /// EHLO refused, HELO accepted: no extensions are known to exist.
+    Basic,
+}
+
+impl Hello {
+    /// Whether the server advertised the extension `capability`.
+    pub fn supports(&self, capability: u32) -> bool {
+        match self {
+            Hello::Extended { capabilities } => capabilities & capability != 0,
+            Hello::Basic => false,
+        }
+    }
+}
+
+/// An open dialogue that got past a `220` greeting.
+pub struct Session {
+    client: Client,
+    server: String,
+    address: SocketAddr,
+    greeting: Reply,
+    limits: Limits,
+}
+
+impl Session {
+    /// Resolves `server`, then races its addresses (Happy Eyeballs) for the
+    /// first that greets `220`. When all fail, returns the most telling
+    /// failure (a reply beats a timeout, which beats a refused connection).
+    pub async fn open(
+        server: &str,
+        port: u16,
+        limits: Limits,
+        sink: Option<Arc<dyn Sink>>,
+    ) -> Result<Session, Error> {
+        let addresses = lookup(server, port, limits).await?;
+        let attempts = race(&addresses, CONNECTION_ATTEMPT_DELAY, |address| {
+            Session::greet(server, address, limits, Transcript::held(sink.clone()))
+        });
+        match attempts.await {
+            Ok(mut session) => {
+                session.client.stream.transcript().release();
+                Ok(session)
+            }
+            Err(failures) => Err(most_telling(failures)),
+        }
+    }
+
+    /// Connects to one address and reads the greeting; anything but `220`
+    /// gets a QUIT (RFC 5321 §3.1) and is returned as the error.
+    pub async fn greet(
+        server: &str,
+        address: SocketAddr,
+        limits: Limits,
+        transcript: Transcript,
+    ) -> Result<Session, Error> {
+        let error = |phase, kind| Error {
+            server: server.to_owned(),
+            address: Some(address),
+            phase,
+            kind,
+        };
+        let tcp = match within(limits.deadline(), TcpStream::connect(address)).await {
+            Some(Ok(tcp)) => tcp,
+            Some(Err(err)) => return Err(error(Phase::Connect, ErrorKind::Io(err))),
+            None => {
+                return Err(error(
+                    Phase::Connect,
+                    ErrorKind::TimedOut(limits.named_limit()),
+                ));
+            }
+        };
+        // Commands are whole lines written at once; don't let Nagle hold them.
+        let _ = tcp.set_nodelay(true);
+        let mut client = SmtpClient {
+            stream: Wire::new(Stream::Plain(tcp), transcript),
+            timeout: NO_CLIENT_TIMEOUT,
+        };
+        let greeting = step(&mut client, limits, async |c: &mut Client| c.read().await)
+            .await
+            .map(Reply::from_response)
+            .map_err(|kind| error(Phase::Greeting, kind))?;
+        let session = Session {
+            client,
+            server: server.to_owned(),
+            address,
+            greeting,
+            limits,
+        };
+        if session.greeting.code != SERVICE_READY {
+            let reply = session.greeting.clone();
+            session.send_quit().await;
+            return Err(error(Phase::Greeting, ErrorKind::Rejected(reply)));
+        }
+        Ok(session)
+    }
+
+    /// The address this session talks to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The server's `220` greeting.
+    pub fn greeting(&self) -> &Reply {
+        &self.greeting
+    }
+
+    /// The session's transcript (for remarks of the applet).
+    pub fn transcript(&mut self) -> &mut Transcript {
+        self.client.stream.transcript()
+    }
+
+    /// Whether the session is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.client.stream.inner(), Stream::Tls(_))
+    }
+
+    /// `EHLO name`; when refused with 5xx (RFC 5321 §3.2), `HELO name`.
+    /// A 4xx to EHLO (such as 421) is an error, not hidden by HELO.
+    pub async fn hello(&mut self, name: &str) -> Result<Hello, Error> {
+        let ehlo = step(&mut self.client, self.limits, async |c: &mut Client| {
+            c.ehlo(name).await
+        })
+        .await;
+        match ehlo {
+            Ok(response) => Ok(Hello::Extended {
+                capabilities: response.capabilities,
+            }),
+            Err(ErrorKind::Rejected(reply)) if reply.code >= 500 => {
+                let reply = self.exchange(Phase::Helo, &format!("HELO {name}")).await?;
+                if reply.code == OK {
+                    Ok(Hello::Basic)
+                } else {
+                    Err(self.error(Phase::Helo, ErrorKind::Rejected(reply)))
+                }
+            }
+            Err(kind) => Err(self.error(Phase::Ehlo, kind)),
+        }
+    }
+
+    /// Sends one command line (no line end) and returns whatever
+    /// well-formed reply comes back; interpreting it is the caller's job.
+    pub async fn command(&mut self, line: &str) -> Result<Reply, Error> {
+        self.exchange(Phase::Command(line.to_owned()), line).await
+    }
+
+    /// `STARTTLS`, then the TLS handshake with `connector`, verifying the
+    /// server name as `connector` was built to. Bytes the server sent
+    /// before the handshake are refused, never parsed (response injection).
+    /// The caller must say hello again: nothing from before TLS is kept.
+    pub async fn start_tls(mut self, connector: &TlsConnector) -> Result<Session, Error> {
+        let reply = self.exchange(Phase::StartTls, "STARTTLS").await?;
+        if reply.code != SERVICE_READY {
+            return Err(self.error(Phase::StartTls, ErrorKind::Rejected(reply)));
+        }
+        if self.client.stream.has_buffered() {
+            return Err(self.error(Phase::StartTls, ErrorKind::PlaintextAfterStartTls));
+        }
+        let handshake_error = self.error(Phase::TlsHandshake, ErrorKind::Closed);
+        let Session {
+            client,
+            server,
+            address,
+            greeting,
+            limits,
+        } = self;
+        let (stream, mut transcript) = client.stream.into_parts();
+        let Stream::Plain(tcp) = stream else {
+            return Err(Error {
+                kind: ErrorKind::Tls("TLS is already active".to_owned()),
+                ..handshake_error
+            });
+        };
+        let name = tls::server_name(&server, address.ip());
+        let tls = match within(limits.deadline(), connector.connect(name, tcp)).await {
+            Some(Ok(tls)) => tls,
+            Some(Err(err)) => {
+                return Err(Error {
+                    kind: ErrorKind::Tls(err.to_string()),
+                    ..handshake_error
+                });
+            }
+            None => {
+                return Err(Error {
+                    kind: ErrorKind::TimedOut(limits.named_limit()),
+                    ..handshake_error
+                });
+            }
+        };
+        transcript.note(&describe_tls(&tls));
+        Ok(Session {
+            client: SmtpClient {
+                stream: Wire::new(Stream::Tls(Box::new(tls)), transcript),
+                timeout: NO_CLIENT_TIMEOUT,
+            },
+            server,
+            address,
+            greeting,
+            limits,
+        })
+    }
+
+    /// `QUIT`, waiting for the reply within the limits; errors are of no
+    /// consequence at this point and are ignored.
+    pub async fn quit(mut self) {
+        let _ = self.exchange(Phase::Quit, "QUIT").await;
+        let _ = within(self.limits.deadline(), self.client.stream.shutdown()).await;
+    }
+
+    /// Writes `QUIT` without waiting for the reply (a probe that already
+    /// has its answer).
+    pub async fn send_quit(mut self) {
+        let deadline = Some(Instant::now() + Duration::from_millis(100));
+        let _ = within(deadline, self.client.stream.write_all(b"QUIT\r\n")).await;
+    }
+
+    async fn exchange(&mut self, phase: Phase, line: &str) -> Result<Reply, Error> {
+        if line.contains(['\r', '\n']) {
+            let kind = ErrorKind::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "command contains a line break",
+            ));
+            return Err(self.error(phase, kind));
+        }
+        let command = format!("{line}\r\n");
+        step(&mut self.client, self.limits, async |c: &mut Client| {
+            c.cmd(command.as_bytes()).await
+        })
+        .await
+        .map(Reply::from_response)
+        .map_err(|kind| self.error(phase, kind))
+    }
+
+    fn error(&self, phase: Phase, kind: ErrorKind) -> Error {
+        Error {
+            server: self.server.clone(),
+            address: Some(self.address),
+            phase,
+            kind,
+        }
+    }
+}
+
+/// Resolves `server` within the limits, in RFC 8305 order.
+pub async fn lookup(server: &str, port: u16, limits: Limits) -> Result<Vec<SocketAddr>, Error> {
+    let error = |kind| Error {
+        server: server.to_owned(),
+        address: None,
+        phase: Phase::Lookup,
+        kind,
+    };
+    match within(limits.deadline(), resolve(&Host::parse(server), port)).await {
+        Some(Ok(addresses)) => Ok(interleave_families(&addresses)),
+        Some(Err(reason)) => Err(error(ErrorKind::Lookup(reason))),
+        None => Err(error(ErrorKind::TimedOut(limits.named_limit()))),
+    }
+}
+
+/// The failure to report for a host none of whose addresses worked.
+pub fn most_telling(failures: Vec<Error>) -> Error {
+    let mut best: Option<Error> = None;
+    for failure in failures {
+        if best
+            .as_ref()
+            .is_none_or(|b| failure.telling() > b.telling())
+        {
+            best = Some(failure);
+        }
+    }
+    best.unwrap_or_else(|| Error {
+        server: String::new(),
+        address: None,
+        phase: Phase::Connect,
+        kind: ErrorKind::Lookup("no address".to_owned()),
+    })
+}
+
+/// Runs one mail-send operation within the limits and turns its coarse
+/// error into what the wire actually saw.
+async fn step<T>(
+    client: &mut Client,
+    limits: Limits,
+    operation: impl AsyncFnOnce(&mut Client) -> mail_send::Result<T>,
+) -> Result<T, ErrorKind> {
+    let outcome = within(limits.deadline(), operation(&mut *client)).await;
+    let wire = &mut client.stream;
+    let unparseable = if wire.at_eof() {
+        if wire.reply_started() {
+            ErrorKind::ClosedMidReply
+        } else {
+            ErrorKind::Closed
+        }
+    } else if wire.reply_too_long() {
+        ErrorKind::TooLong
+    } else {
+        ErrorKind::Malformed("not an SMTP reply".to_owned())
+    };
+    let codes = wire
+        .finish_reply()
+        .map_err(|err| ErrorKind::Malformed(err.to_string()));
+    match outcome {
+        None => Err(ErrorKind::TimedOut(limits.named_limit())),
+        Some(Ok(value)) => codes.map(|()| value),
+        Some(Err(mail_send::Error::Io(err))) => Err(ErrorKind::Io(err)),
+        Some(Err(mail_send::Error::UnexpectedReply(response))) => {
+            codes?;
+            Err(ErrorKind::Rejected(Reply::from_response(response)))
+        }
+        Some(Err(_)) => match (&unparseable, codes) {
+            (ErrorKind::Malformed(_), Err(code_error)) => Err(code_error),
+            _ => Err(unparseable),
+        },
+    }
+}
+
+fn describe_tls(tls: &tokio_rustls::client::TlsStream<TcpStream>) -> String {
+    let (_, connection) = tls.get_ref();
+    let version = connection
+        .protocol_version()
+        .map_or("TLS".to_owned(), |v| format!("{v:?}"));
+    let suite = connection
+        .negotiated_cipher_suite()
+        .map_or(String::new(), |s| format!(" {:?}", s.suite()));
+    format!("TLS started: {version}{suite}")
+}

@@ -1,0 +1,128 @@
+//! STARTTLS policy and the rustls client set-up.
+//!
+//! The configuration is built only when a STARTTLS is about to be sent:
+//! loading the system trust store costs about 5 ms, more than a whole probe.
+//! mail-send's connector builder does the two standard cases (the platform
+//! verifier; no verification for opportunistic TLS, RFC 7435); a CA file
+//! given by the user gets its own root store.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::TlsConnector;
+
+/// A CA file larger than this is not a CA file.
+const MAX_CA_FILE_LEN: u64 = 4 << 20;
+
+/// When to use STARTTLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Never.
+    Off,
+    /// When advertised, without certificate checks (RFC 7435); a failed
+    /// handshake falls back to a fresh plaintext session.
+    Opportunistic,
+    /// Always; fail closed unless the certificate verifies for the server.
+    Require,
+}
+
+/// The STARTTLS mode and where trust comes from.
+#[derive(Clone, Debug)]
+pub struct TlsPolicy {
+    pub mode: TlsMode,
+    /// Trust only these CAs (PEM) instead of the system store.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The connector for `policy` (never called for [`TlsMode::Off`]).
+pub fn connector(policy: &TlsPolicy) -> Result<TlsConnector, String> {
+    match (&policy.mode, &policy.ca_file) {
+        (TlsMode::Require, Some(ca_file)) => connector_trusting(ca_file),
+        (TlsMode::Require, None) => mail_send::smtp::tls::build_tls_connector(false),
+        (TlsMode::Opportunistic | TlsMode::Off, _) => {
+            mail_send::smtp::tls::build_tls_connector(true)
+        }
+    }
+}
+
+/// A connector that trusts exactly the certificates in `ca_file`.
+fn connector_trusting(ca_file: &Path) -> Result<TlsConnector, String> {
+    let pem = read_ca_file(ca_file)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(&pem) {
+        let certificate = certificate.map_err(|err| format!("{}: {err}", ca_file.display()))?;
+        roots
+            .add(certificate)
+            .map_err(|err| format!("{}: {err}", ca_file.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no certificate found", ca_file.display()));
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut pem = Vec::new();
+    file.take(MAX_CA_FILE_LEN + 1)
+        .read_to_end(&mut pem)
+        .map_err(|err| format!("{}: {err}", path.display()))?;
+    if pem.len() as u64 > MAX_CA_FILE_LEN {
+        return Err(format!("{}: too large for a CA file", path.display()));
+    }
+    Ok(pem)
+}
+
+/// The name the certificate must match: the server's DNS name (also sent
+/// as SNI), or its address when it was given as a literal (no SNI).
+pub fn server_name(server: &str, address: IpAddr) -> ServerName<'static> {
+    let name = server.trim_end_matches('.');
+    match super::resolve::ip_literal(name) {
+        Some(ip) => ServerName::IpAddress(ip.into()),
+        None => ServerName::try_from(name.to_owned())
+            .unwrap_or_else(|_| ServerName::IpAddress(address.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_servers_are_checked_by_address() {
+        let address: IpAddr = "127.0.0.1".parse().expect("ip");
+        assert!(matches!(
+            server_name("[::1]", address),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("mx.example.", address),
+            ServerName::DnsName(_)
+        ));
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_file_is_an_error() {
+        let policy = TlsPolicy {
+            mode: TlsMode::Require,
+            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
+        };
+        assert!(connector(&policy).is_err());
+        let empty = std::env::temp_dir().join(format!("smtpbox-empty-ca-{}", std::process::id()));
+        std::fs::write(&empty, "not a certificate\n").expect("write temp file");
+        let policy = TlsPolicy {
+            mode: TlsMode::Require,
+            ca_file: Some(empty.clone()),
+        };
+        let result = connector(&policy);
+        let _ = std::fs::remove_file(&empty);
+        assert!(result.is_err());
+    }
+}
