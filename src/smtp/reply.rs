@@ -79,8 +79,7 @@ impl fmt::Display for Reply {
             return Ok(());
         }
         f.write_str(" ")?;
-        let mut shown = 0;
-        for ch in text.chars() {
+        for (shown, ch) in text.chars().enumerate() {
             if shown == SHOWN_CHARS {
                 return f.write_str("...");
             }
@@ -89,7 +88,6 @@ impl fmt::Display for Reply {
                 c if c.is_control() => f.write_str("?")?,
                 c => write!(f, "{c}")?,
             }
-            shown += 1;
         }
         Ok(())
     }

@@ -1,0 +1,337 @@
+//! Self-tests of the integration-test harness in `tests/support`, using plain
+//! std clients (not the smtpbox binary). Every test finishes in well under
+//! 5 s: client sockets have short timeouts and servers are dropped promptly.
+
+mod support;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A client with a bounded read timeout, split into reader and writer.
+fn connect(addr: SocketAddr) -> (BufReader<TcpStream>, TcpStream) {
+    let s = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect("connect");
+    s.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+    (BufReader::new(s.try_clone().unwrap()), s)
+}
+
+fn read_line(r: &mut BufReader<TcpStream>) -> String {
+    let mut l = String::new();
+    r.read_line(&mut l).expect("read line");
+    l
+}
+
+fn write_line(w: &mut TcpStream, l: &str) {
+    w.write_all(format!("{l}\r\n").as_bytes()).expect("write");
+}
+
+/// Reads until EOF; panics on timeout or error.
+fn assert_eof(r: &mut BufReader<TcpStream>) {
+    let mut rest = String::new();
+    r.read_to_string(&mut rest).expect("expected EOF");
+    assert_eq!(rest, "");
+}
+
+#[test]
+fn greeting_and_reply_exchange_is_logged() {
+    let server = ScriptedServer::start(
+        "127.0.0.1:0",
+        vec![
+            line("220 hi"),
+            reply("EHLO", "250-hi\n250 OK"),
+            expect("QUIT"),
+            line("221 bye"),
+            Step::Close,
+        ],
+    );
+    let (mut r, mut w) = connect(server.addr());
+    assert_eq!(read_line(&mut r), "220 hi\r\n");
+    write_line(&mut w, "ehlo me");
+    assert_eq!(read_line(&mut r), "250-hi\r\n");
+    assert_eq!(read_line(&mut r), "250 OK\r\n");
+    write_line(&mut w, "QUIT");
+    assert_eq!(read_line(&mut r), "221 bye\r\n");
+    assert_eof(&mut r);
+    assert_eq!(server.log(), ["#1 ehlo me", "#1 QUIT"]);
+    assert_eq!(server.received(), ["ehlo me", "QUIT"]);
+    assert_eq!(server.connections(), 1);
+    assert!(server.unexpected().is_empty());
+}
+
+#[test]
+fn unexpected_line_is_logged_and_closes() {
+    let server = ScriptedServer::start("127.0.0.1:0", vec![expect("HELO"), line("250 never")]);
+    let (mut r, mut w) = connect(server.addr());
+    write_line(&mut w, "NOOP");
+    assert_eof(&mut r);
+    assert_eq!(server.received(), ["NOOP", "UNEXPECTED NOOP"]);
+    assert_eq!(server.unexpected(), ["#1 UNEXPECTED NOOP"]);
+}
+
+#[test]
+fn every_connection_runs_the_script_and_is_numbered() {
+    let server =
+        ScriptedServer::start("127.0.0.1:0", vec![line("220 x"), expect("A"), Step::Close]);
+    for word in ["A1", "A2"] {
+        let (mut r, mut w) = connect(server.addr());
+        assert_eq!(read_line(&mut r), "220 x\r\n");
+        write_line(&mut w, word);
+        assert_eof(&mut r);
+    }
+    assert_eq!(server.log(), ["#1 A1", "#2 A2"]);
+    assert_eq!(server.received_on(2), ["A2"]);
+    assert!(server.wait_idle(CLIENT_TIMEOUT));
+}
+
+#[test]
+fn drip_delivers_bytes_slowly() {
+    let greeting = b"220 slow\r\n";
+    let every = Duration::from_millis(30);
+    let server = ScriptedServer::start(
+        "127.0.0.1:0",
+        vec![Step::Drip {
+            bytes: greeting.to_vec(),
+            every,
+        }],
+    );
+    let (mut r, _w) = connect(server.addr());
+    let start = Instant::now();
+    let (mut got, mut reads) = (Vec::new(), 0);
+    while got.len() < greeting.len() {
+        let mut buf = [0u8; 64];
+        let n = r.get_mut().read(&mut buf).expect("read");
+        assert!(n > 0, "unexpected EOF");
+        got.extend_from_slice(&buf[..n]);
+        reads += 1;
+    }
+    assert_eq!(got, greeting);
+    assert!(
+        start.elapsed() >= every * 8,
+        "too fast: {:?}",
+        start.elapsed()
+    );
+    assert!(reads >= 5, "bytes arrived in only {reads} reads");
+}
+
+#[test]
+fn silent_server_lets_client_read_time_out() {
+    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
+    let s = TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let err = (&s)
+        .read(&mut [0u8; 16])
+        .expect_err("silent server sent data");
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err}"
+    );
+    assert!(server.wait_connections(1, CLIENT_TIMEOUT));
+}
+
+#[test]
+fn silent_listener_completes_handshake_but_never_greets() {
+    let (_listener, addr) = silent_listener("127.0.0.1:0");
+    let s = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect("handshake");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let err = (&s)
+        .read(&mut [0u8; 16])
+        .expect_err("silent listener sent data");
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err}"
+    );
+}
+
+#[test]
+fn refused_addr_refuses() {
+    let err = TcpStream::connect_timeout(&refused_addr(), CLIENT_TIMEOUT).expect_err("connected");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn reset_gives_client_econnreset() {
+    let server = ScriptedServer::start(
+        "127.0.0.1:0",
+        vec![line("220 x"), expect("PING"), Step::Reset],
+    );
+    let (mut r, mut w) = connect(server.addr());
+    assert_eq!(read_line(&mut r), "220 x\r\n");
+    write_line(&mut w, "PING");
+    let err = r
+        .get_mut()
+        .read(&mut [0u8; 16])
+        .expect_err("expected a reset");
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+}
+
+#[test]
+fn drop_stops_server_promptly() {
+    let server = ScriptedServer::start("127.0.0.1:0", vec![Step::Sleep(Duration::from_secs(15))]);
+    let addr = server.addr();
+    let (mut r, _w) = connect(addr);
+    assert!(server.wait_connections(1, CLIENT_TIMEOUT));
+    let start = Instant::now();
+    drop(server);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "drop took {:?}",
+        start.elapsed()
+    );
+    // The held connection is closed and the port no longer accepts.
+    assert_eof(&mut r);
+    let err = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect_err("still listening");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn lifetime_ends_server_by_itself() {
+    let server =
+        ScriptedServer::start_with_lifetime("127.0.0.1:0", vec![], Duration::from_millis(200));
+    let (mut r, _w) = connect(server.addr());
+    assert_eof(&mut r);
+    let refused = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        TcpStream::connect_timeout(&server.addr(), CLIENT_TIMEOUT).is_err()
+    });
+    assert!(refused, "port still open after the lifetime");
+}
+
+#[test]
+fn serve_until_quit_answers_and_logs() {
+    let server = ScriptedServer::start(
+        "127.0.0.1:0",
+        vec![
+            line("220 ready"),
+            serve(&[
+                ("EHLO", "250-x\n250 ETRN"),
+                ("ETRN a.test", "250 queued"),
+                ("ETRN", "458 no"),
+            ]),
+        ],
+    );
+    let (mut r, mut w) = connect(server.addr());
+    assert_eq!(read_line(&mut r), "220 ready\r\n");
+    let exchanges: [(&str, &[&str]); 5] = [
+        ("EHLO me", &["250-x", "250 ETRN"]),
+        ("etrn a.test", &["250 queued"]),
+        ("ETRN b.test", &["458 no"]),
+        ("FOO", &["500 unrecognized"]),
+        ("QUIT", &["221 bye"]),
+    ];
+    for (cmd, answer) in exchanges {
+        write_line(&mut w, cmd);
+        for expected in answer {
+            assert_eq!(
+                read_line(&mut r),
+                format!("{expected}\r\n"),
+                "answer to {cmd}"
+            );
+        }
+    }
+    assert_eof(&mut r);
+    assert_eq!(
+        server.received(),
+        ["EHLO me", "etrn a.test", "ETRN b.test", "FOO", "QUIT"]
+    );
+}
+
+#[test]
+fn servers_share_one_port_on_loopback_aliases() {
+    // 127.0.0.2/.3 work on Linux; skip quietly where they do not.
+    if ScriptedServer::try_start_on("127.0.0.2:0".parse().unwrap(), vec![]).is_err() {
+        eprintln!("127.0.0.2 not bindable; skipping");
+        return;
+    }
+    let servers = ScriptedServer::start_same_port(vec![
+        ("127.0.0.2", vec![line("220 two")]),
+        ("127.0.0.3", vec![line("220 three")]),
+    ]);
+    assert_eq!(servers[0].port(), servers[1].port());
+    for (server, greeting) in servers.iter().zip(["220 two\r\n", "220 three\r\n"]) {
+        let (mut r, _w) = connect(server.addr());
+        assert_eq!(read_line(&mut r), greeting);
+    }
+}
+
+#[test]
+fn ipv6_loopback_server_works_when_available() {
+    if !ipv6_loopback_available() {
+        eprintln!("[::1] not bindable; skipping");
+        return;
+    }
+    let server = ScriptedServer::start("[::1]:0", vec![line("220 v6")]);
+    let (mut r, _w) = connect(server.addr());
+    assert_eq!(read_line(&mut r), "220 v6\r\n");
+}
+
+#[test]
+#[should_panic(expected = "may only bind")]
+fn non_loopback_bind_is_rejected() {
+    let _ = ScriptedServer::start("0.0.0.0:0", vec![]);
+}
+
+#[test]
+fn run_program_captures_output_and_status() {
+    let run = run_link(
+        Path::new("/bin/sh"),
+        &["-c", "echo out; echo err >&2; exit 3"],
+    );
+    assert_eq!(run.status, Some(3));
+    assert_eq!(run.stdout, "out\n");
+    assert_eq!(run.stderr, "err\n");
+    assert!(!run.timed_out);
+}
+
+#[test]
+fn run_program_sets_private_cache_dir_and_stdin() {
+    let script = r#"test -d "$XDG_CACHE_HOME" && echo "$XDG_CACHE_HOME"; cat"#;
+    let run = run_program(
+        Path::new("/bin/sh"),
+        &["-c", script],
+        &[],
+        Some(b"input"),
+        RUN_TIMEOUT,
+    );
+    assert!(run.success(), "{run:?}");
+    let (cache, rest) = run.stdout.split_once('\n').expect("two parts");
+    assert!(cache.contains("smtpbox-test-"), "{cache}");
+    assert_eq!(rest, "input");
+    assert!(!Path::new(cache).exists(), "private cache dir not removed");
+
+    let mine = temp_dir("own-cache");
+    let mine_str = mine.to_str().unwrap();
+    let env = [("XDG_CACHE_HOME", mine_str)];
+    let run = run_program(
+        Path::new("/bin/sh"),
+        &["-c", "echo $XDG_CACHE_HOME"],
+        &env,
+        None,
+        RUN_TIMEOUT,
+    );
+    assert_eq!(run.stdout.trim(), mine_str);
+    std::fs::remove_dir_all(mine).unwrap();
+}
+
+#[test]
+fn run_program_kills_after_timeout() {
+    // `exec` so the shell does not leave a grandchild holding the pipes.
+    let limit = Duration::from_millis(300);
+    let run = run_program(
+        Path::new("/bin/sh"),
+        &["-c", "exec sleep 10"],
+        &[],
+        None,
+        limit,
+    );
+    assert_eq!(run.status, None);
+    assert!(run.timed_out);
+    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+}
