@@ -16,10 +16,11 @@
 //!   connection, bounded reply reading, EHLO/HELO, STARTTLS, QUIT, and the
 //!   `-v` transcript.
 //!
-//! [`runtime`] holds the process-level helpers every applet needs (the
+//! [`args`] holds the value parsers the applets share; [`runtime`] holds the process-level helpers every applet needs (the
 //! current-thread runtime that never waits for a stuck DNS thread, stdout
 //! that survives a closed pipe).
 
+pub mod args;
 pub mod dispatch;
 pub mod registry;
 pub mod runtime;

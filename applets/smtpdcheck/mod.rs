@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
+use crate::args::parse_seconds;
 use crate::runtime::{block_on, print_stdout};
 
 pub mod cache;
@@ -200,15 +201,6 @@ fn explain(report: &Report, servers: &[Server]) {
         };
         eprintln!("{NAME}: {}: {line}", server.name);
     }
-}
-
-/// Seconds as a non-negative decimal number (`10`, `0.5`).
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("'{text}' is not a usable number of seconds"))
 }
 
 #[cfg(test)]

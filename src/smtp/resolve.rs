@@ -74,6 +74,69 @@ pub fn interleave_families(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
     }
 }
 
+/// This host's name as the kernel knows it (`uname -n`).
+pub fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+/// This host's canonical (fully qualified) name, for EHLO and for the
+/// names its MTA accepts: the host name if it already has a dot, else what
+/// the resolver gives as its canonical name (`getaddrinfo` with
+/// `AI_CANONNAME`, so /etc/hosts applies), else the plain host name.
+/// The lookup is bounded by `timeout` and never delays the exit.
+pub async fn canonical_host_name(timeout: Option<std::time::Duration>) -> String {
+    let Some(name) = host_name() else {
+        return "localhost".to_owned();
+    };
+    if name.contains('.') {
+        return name;
+    }
+    let lookup = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || canonical_name_blocking(&name)
+    });
+    let found = match timeout {
+        Some(limit) => tokio::time::timeout(limit, lookup).await.ok(),
+        None => Some(lookup.await),
+    };
+    match found {
+        Some(Ok(Some(canonical))) => canonical,
+        _ => name,
+    }
+}
+
+fn canonical_name_blocking(host: &str) -> Option<String> {
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: an all-zero addrinfo is a valid "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    hints.ai_socktype = libc::SOCK_STREAM;
+    let mut found: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: valid C string and hints; `found` is freed below on success.
+    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut found) };
+    if rc != 0 || found.is_null() {
+        return None;
+    }
+    // SAFETY: `found` is a valid list from getaddrinfo; ai_canonname is a C
+    // string or null.
+    let canonical = unsafe {
+        let raw = (*found).ai_canonname;
+        (!raw.is_null()).then(|| std::ffi::CStr::from_ptr(raw).to_string_lossy().into_owned())
+    };
+    // SAFETY: freeing exactly what getaddrinfo returned, once.
+    unsafe { libc::freeaddrinfo(found) };
+    canonical.filter(|c| !c.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
