@@ -64,8 +64,8 @@ impl fmt::Display for Problem {
         let text = match self {
             Self::TooLarge { bytes } => format!("{bytes} bytes is over the {MAX_TEXT_BYTES} limit"),
             Self::CommandSubstitution => "command substitution is not supported".into(),
-            Self::Expansion => "$ expansion is not supported (write '$' for a $)".into(),
-            Self::TildeExpansion => "~ expansion is not supported (write '~' for a ~)".into(),
+            Self::Expansion => "$ expansion is not supported; single-quote a literal $".into(),
+            Self::TildeExpansion => "~ expansion is not supported; quote a literal ~".into(),
             Self::Operator(op) => format!("shell operator '{op}' is not supported"),
             Self::Keyword(word) => format!("shell keyword '{word}' is not supported"),
             Self::UnterminatedQuote(quote) => format!("the {quote} quote is never closed"),

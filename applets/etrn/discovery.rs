@@ -19,11 +19,14 @@ const MAX_CONFIG_LEN: u64 = 16 << 20;
 pub fn accepted_names(sendmail_cf: &Path, canonical_host: &str) -> Result<Vec<String>, String> {
     let config = read_text(sendmail_cf)?;
     let parsed = parse_cf(&config);
+    for (line, problem) in &parsed.unsupported {
+        eprintln!("etrn: {}:{line}: {problem}", sendmail_cf.display());
+    }
     let mut from_files = Vec::new();
     for file in &parsed.files {
         let path = Path::new(&file.path);
         match read_text(path) {
-            Ok(text) => from_files.extend(parse_class_file(&text)),
+            Ok(text) => from_files.extend(parse_class_file(&text, file.pattern)),
             Err(_) if file.optional && !path.exists() => {}
             Err(reason) => {
                 return Err(format!(

@@ -1,4 +1,4 @@
-//! Parses the value of ETRN_HOSTS: white-space separated `server[:client,...]`
+//! Parses the value of `ETRN_HOSTS`: white-space separated `server[:client,...]`
 //! groups, as Solaris etrn(1M) reads them, and validates ETRN arguments.
 
 use std::fmt;
@@ -32,7 +32,7 @@ impl fmt::Display for Malformed {
 
 impl std::error::Error for Malformed {}
 
-/// Splits ETRN_HOSTS into groups; malformed groups are reported and skipped
+/// Splits `ETRN_HOSTS` into groups; malformed groups are reported and skipped
 /// so that one typo does not stop the flush for every other server.
 pub fn parse(value: &str) -> (Vec<Group>, Vec<Malformed>) {
     let mut groups = Vec::new();

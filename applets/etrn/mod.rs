@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::args::parse_seconds;
-use crate::runtime::block_on;
+use crate::runtime::{block_on, print_stdout};
 use crate::smtp::resolve::canonical_host_name;
 use crate::smtp::tls::{self, TlsMode, TlsPolicy};
 
@@ -263,7 +263,7 @@ fn report(server: &str, outcome: &Outcome, verbose: bool) {
             for (client, reply) in replies {
                 let answer = interpret(reply);
                 if verbose {
-                    println!("{client}: {}", describe(&answer, reply));
+                    let _ = print_stdout(&format!("{client}: {}\n", describe(&answer, reply)));
                 }
                 if !matches!(answer, EtrnAnswer::Accepted { .. }) {
                     eprintln!("{NAME}: {server}: ETRN {client}: {reply}");

@@ -22,6 +22,9 @@ pub struct ClassFile {
     pub path: String,
     /// `-o`: sendmail does not complain when the file is missing.
     pub optional: bool,
+    /// A scanf pattern follows the path (Debian: `%[^\#]`): sendmail then
+    /// takes every word of a line up to `#`, not only the first.
+    pub pattern: bool,
     pub line: usize,
 }
 
@@ -39,18 +42,22 @@ pub fn parse_cf(text: &str) -> AcceptedNames {
     accepted
 }
 
-/// Names in a class file, read as sendmail reads one given without a scanf
-/// pattern: the first word of each line. Lines starting with `#` are
-/// comments, and a `#` ends the word, since no host name contains one.
-pub fn parse_class_file(text: &str) -> Vec<String> {
-    let first_words = text
-        .lines()
-        .filter_map(|line| line.split_ascii_whitespace().next());
-    let names = first_words.filter_map(|word| word.split('#').next());
+/// Names in a class file, read as sendmail reads it: without a scanf
+/// pattern the first word of each line; with one (`all_words`, Debian's
+/// `%[^\#]`) every word before a `#`. Lines starting with `#` are comments,
+/// and a `#` ends the words, since no host name contains one.
+pub fn parse_class_file(text: &str, all_words: bool) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let before_comment = line.split('#').next().unwrap_or_default();
+        let mut words = before_comment.split_ascii_whitespace();
+        if all_words {
+            names.extend(words.map(str::to_owned));
+        } else if let Some(first) = words.next() {
+            names.push(first.to_owned());
+        }
+    }
     names
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// The ETRN arguments to send: the canonical host, then cf names, then file
@@ -167,9 +174,11 @@ fn add_class_file(source: &str, line: usize, accepted: &mut AcceptedNames) {
         return;
     };
     let path = path.to_owned();
+    let pattern = words.next().is_some();
     accepted.files.push(ClassFile {
         path,
         optional,
+        pattern,
         line,
     });
 }
@@ -259,8 +268,14 @@ Fw/etc/mail/relay-domains
     #[test]
     fn class_file_takes_first_word_per_line() {
         let text = "# local-host-names\n\na.org\n  b.org  extra words\nhost#comment\n\t# c\n#\n";
-        assert_eq!(parse_class_file(text), ["a.org", "b.org", "host"]);
-        assert_eq!(parse_class_file(""), Vec::<String>::new());
+        assert_eq!(parse_class_file(text, false), ["a.org", "b.org", "host"]);
+        assert_eq!(parse_class_file("", false), Vec::<String>::new());
+    }
+
+    #[test]
+    fn class_file_with_a_pattern_takes_every_word_before_a_hash() {
+        let text = "a.org b.org # not.this\nc.org\n# d.org\n";
+        assert_eq!(parse_class_file(text, true), ["a.org", "b.org", "c.org"]);
     }
 
     #[test]
@@ -282,7 +297,7 @@ Fw/etc/mail/relay-domains
     #[test]
     fn cf_to_arguments_end_to_end() {
         let accepted = parse_cf(DEBIAN_EXCERPT);
-        let from_file = parse_class_file("example.net\nbar\n");
+        let from_file = parse_class_file("example.net\nbar\n", false);
         let arguments = merge_names("mail.example.org", &accepted.names, &from_file);
         assert_eq!(
             arguments,
