@@ -2,12 +2,21 @@
 
 use std::time::Duration;
 
-/// Seconds as a non-negative decimal number (`10`, `0.5`); for clap's
-/// `value_parser`.
+/// The longest time limit accepted: a week is already no limit in practice,
+/// and a bound keeps deadline arithmetic far from overflow.
+pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Seconds as a non-negative decimal number (`10`, `0.5`), at most
+/// [`MAX_SECONDS`]; for clap's `value_parser`.
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if seconds > MAX_SECONDS {
+        return Err(format!(
+            "'{text}' is more than a week ({MAX_SECONDS} seconds)"
+        ));
+    }
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("'{text}' is not a usable number of seconds"))
 }
@@ -20,7 +29,8 @@ mod tests {
     fn seconds() {
         assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
-        for bad in ["-1", "NaN", "inf", "1e30", "soon", ""] {
+        assert_eq!(parse_seconds("604800"), Ok(Duration::from_secs(604_800)));
+        for bad in ["-1", "NaN", "inf", "1e30", "1e19", "604801", "soon", ""] {
             assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }

@@ -69,7 +69,7 @@ pub async fn check(
 ) -> Result<Report, Error> {
     let start = Instant::now();
     let limits = Limits {
-        overall: settings.timeout.map(|t| start + t),
+        overall: settings.timeout.and_then(|t| start.checked_add(t)),
         per_phase: None,
     };
     let prios = servers.iter().map(|s| s.prio).collect();
@@ -88,7 +88,10 @@ pub async fn check(
     run.begin(stop);
     loop {
         run.start_probes(cache);
-        if let Some(verdict) = run.board.decide() {
+        // An unresolvable --stop is an error (exit 2) whatever the servers
+        // say, so no answer is given before its lookup has ended.
+        let stop_known = stop.is_none() || run.stop_addresses.is_some();
+        if let Some(verdict) = run.board.decide().filter(|_| stop_known) {
             run.mark_skipped();
             return Ok(Report {
                 verdict,
@@ -105,6 +108,12 @@ pub async fn check(
         };
         run.apply(event, cache)?;
     }
+}
+
+/// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a
+/// dual-stack socket reports an IPv4 peer) is `192.0.2.1`.
+fn canonical_ip(address: &SocketAddr) -> IpAddr {
+    address.ip().to_canonical()
 }
 
 struct Run<'a> {
@@ -146,7 +155,7 @@ impl Run<'_> {
         match event {
             Event::StopLooked(Err(error)) => return Err(error),
             Event::StopLooked(Ok(addresses)) => {
-                self.stop_addresses = Some(addresses.iter().map(SocketAddr::ip).collect());
+                self.stop_addresses = Some(addresses.iter().map(canonical_ip).collect());
             }
             Event::Looked(index, Ok(addresses)) => self.addresses[index] = Some(addresses),
             Event::Looked(index, Err(error)) => {
@@ -171,7 +180,9 @@ impl Run<'_> {
                 continue;
             }
             if let Some(addresses) = addresses {
-                let hit = addresses.iter().any(|a| stop_addresses.contains(&a.ip()));
+                let hit = addresses
+                    .iter()
+                    .any(|a| stop_addresses.contains(&canonical_ip(a)));
                 let matches = if hit { StopMatch::Yes } else { StopMatch::No };
                 self.board.set_stop_match(index, matches);
             }

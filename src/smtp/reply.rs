@@ -29,9 +29,12 @@ pub const ETRN_UNABLE_TO_QUEUE: u16 = 458;
 /// RFC 1985 §5: node not allowed.
 pub const ETRN_NODE_NOT_ALLOWED: u16 = 459;
 
-/// RFC 5321 §4.5.3.1.5 allows reply lines of 512 octets; servers exceed it,
-/// so we accept up to smtp-proto's whole-reply limit per line, and no more.
-pub const MAX_LINE_LEN: usize = smtp_proto::response::parser::MAX_RESPONSE_LENGTH;
+/// The most we read of one reply, all its lines together: smtp-proto's own
+/// limit (4 KiB). RFC 5321 §4.5.3.1.5 sets 512 octets per line and no line
+/// count; real greetings and EHLO replies are far below 4 KiB, and a bound
+/// is what keeps a hostile server from making us buffer without end. A
+/// longer reply is refused as "reply too long", even if well formed.
+pub const MAX_REPLY_LEN: usize = smtp_proto::response::parser::MAX_RESPONSE_LENGTH;
 
 /// A complete reply as the server sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! anything after a reply stays here, where [`Wire::has_buffered`] sees it.
 //! On the way through, every line is written to the transcript and its code
 //! checked ([`LineCodeCheck`]), and reading is bounded: at most
-//! [`MAX_LINE_LEN`] bytes are ever buffered, however the server behaves.
+//! [`MAX_REPLY_LEN`] bytes are ever buffered, however the server behaves.
 
 use std::io;
 use std::pin::Pin;
@@ -16,7 +16,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::reply::{LineCodeCheck, LineCodeError, MAX_LINE_LEN, line_head};
+use super::reply::{LineCodeCheck, LineCodeError, MAX_REPLY_LEN, line_head};
 use super::transcript::Transcript;
 
 /// Our own commands are short; a longer partial line is not remembered for
@@ -26,7 +26,7 @@ const MAX_COMMAND_ECHO: usize = 1024;
 /// A byte stream cut into reply lines for `SmtpClient`.
 pub struct Wire<S> {
     inner: S,
-    /// Received, not yet handed out; shorter than [`MAX_LINE_LEN`] unless it
+    /// Received, not yet handed out; shorter than [`MAX_REPLY_LEN`] unless it
     /// holds a complete line.
     pending: Vec<u8>,
     /// The line being handed out and how much of it is gone.
@@ -74,7 +74,7 @@ impl<S> Wire<S> {
 
     /// Whether the current reply outgrew the limit.
     pub fn reply_too_long(&self) -> bool {
-        self.reply_bytes >= MAX_LINE_LEN
+        self.reply_bytes >= MAX_REPLY_LEN
     }
 
     /// Ends the current reply: the verdict on its line codes.
@@ -104,7 +104,7 @@ impl<S> Wire<S> {
     fn take_next_line(&mut self) -> bool {
         let end = match memchr_lf(&self.pending) {
             Some(lf) => lf + 1,
-            None if self.pending.len() >= MAX_LINE_LEN => MAX_LINE_LEN,
+            None if self.pending.len() >= MAX_REPLY_LEN => MAX_REPLY_LEN,
             None if self.eof && !self.pending.is_empty() => self.pending.len(),
             None => return false,
         };
@@ -119,10 +119,10 @@ impl<S> Wire<S> {
 }
 
 impl<S: AsyncRead + Unpin> Wire<S> {
-    /// Reads more bytes into `pending`, never past [`MAX_LINE_LEN`].
+    /// Reads more bytes into `pending`, never past [`MAX_REPLY_LEN`].
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; MAX_LINE_LEN];
-        let room = MAX_LINE_LEN - self.pending.len().min(MAX_LINE_LEN);
+        let mut chunk = [0u8; MAX_REPLY_LEN];
+        let room = MAX_REPLY_LEN - self.pending.len().min(MAX_REPLY_LEN);
         let mut buf = ReadBuf::new(&mut chunk[..room.max(1)]);
         ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
         if buf.filled().is_empty() {
@@ -242,16 +242,16 @@ mod tests {
             let (mut server, client) = tokio::io::duplex(1 << 16);
             let mut wire = Wire::new(client, Transcript::off());
             tokio::spawn(async move {
-                let junk = vec![b'x'; 3 * MAX_LINE_LEN];
+                let junk = vec![b'x'; 3 * MAX_REPLY_LEN];
                 let _ = server.write_all(&junk).await;
                 // keep the server side open
                 tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             });
-            let mut buf = vec![0u8; 2 * MAX_LINE_LEN];
+            let mut buf = vec![0u8; 2 * MAX_REPLY_LEN];
             let n = wire.read(&mut buf).await.expect("read");
-            assert_eq!(n, MAX_LINE_LEN);
+            assert_eq!(n, MAX_REPLY_LEN);
             assert!(wire.reply_too_long());
-            assert!(wire.pending.capacity() <= 2 * MAX_LINE_LEN);
+            assert!(wire.pending.capacity() <= 2 * MAX_REPLY_LEN);
         });
     }
 
