@@ -46,7 +46,12 @@ With --etrn-hosts: the highest status of all groups.
 
 Client hosts are NAME, @DOMAIN (also its subdomains) or #QUEUE (RFC 1985).
 With no client hosts, every name the local sendmail accepts mail for is used
-(canonical host name, Cw and Fw entries of sendmail.cf), and -b is implied.
+(this host's canonical name, or the --helo name when given; the Cw and Fw
+entries of sendmail.cf; localhost skipped), and -b is implied.
+-b tries localhost:--local-port until it greets 220: at once, then after
+1, 2, 4, 8 and 15 seconds (about 30 s in all), then gives up with status 3.
+After the 220 to STARTTLS, any plaintext the server sent before the
+handshake is refused, never read as a reply.
 ETRN_HOSTS is read from the environment, else --defaults, else
 /etc/default/smtpbox, else /etc/default/sendmail (parsed, never executed).";
 
