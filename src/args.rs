@@ -1,6 +1,20 @@
 //! Command-line value parsers shared by the applets.
 
+use std::ffi::OsString;
 use std::time::Duration;
+
+/// Exit status of a command-line usage error in every applet (clap's too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses an applet's command line. For `--help` and `--version` prints
+/// clap's text and returns `Err(0)`; for a usage error prints clap's
+/// message and returns `Err(EXIT_USAGE)`.
+pub fn parse_or_status<T: clap::Parser>(args: Vec<OsString>) -> Result<T, u8> {
+    T::try_parse_from(args).map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() { EXIT_USAGE } else { 0 }
+    })
+}
 
 /// The longest time limit accepted: a week is already no limit in practice,
 /// and a bound keeps deadline arithmetic far from overflow.

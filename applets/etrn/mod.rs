@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 
-use crate::args::parse_seconds;
+use crate::args::{parse_or_status, parse_seconds};
 use crate::runtime::{block_on, print_stdout};
 use crate::smtp::resolve::canonical_host_name;
 use crate::smtp::tls::{self, TlsMode, TlsPolicy};
@@ -140,16 +140,9 @@ pub fn command() -> clap::Command {
 
 /// Runs etrn; returns its exit status.
 pub fn run(args: Vec<OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli: Cli = match parse_or_status(args) {
         Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_OK
-            };
-        }
+        Err(status) => return status,
     };
     match block_on(main(cli)) {
         Ok(status) => status,

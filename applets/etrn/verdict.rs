@@ -15,7 +15,7 @@ pub const EXIT_OK: u8 = 0;
 /// ETRN was refused.
 pub const EXIT_REFUSED: u8 = 1;
 /// Exit status: usage or configuration error; nothing was sent.
-pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_USAGE: u8 = crate::args::EXIT_USAGE;
 /// Exit status: the server could not be reached, greeted, or finish the
 /// dialogue in time, or TLS was required and failed.
 pub const EXIT_UNREACHABLE: u8 = 3;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
-use crate::args::parse_seconds;
+use crate::args::{parse_or_status, parse_seconds};
 use crate::runtime::{block_on, print_stdout};
 
 pub mod cache;
@@ -31,7 +31,7 @@ pub const EXIT_NONE_AVAILABLE: u8 = 0;
 /// Exit status: a server is available; its name is on stdout.
 pub const EXIT_AVAILABLE: u8 = 1;
 /// Exit status: usage or system error (also clap's usage errors).
-pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_ERROR: u8 = crate::args::EXIT_USAGE;
 
 const NAME: &str = "smtpdcheck";
 
@@ -97,12 +97,9 @@ pub fn command() -> clap::Command {
 
 /// Runs smtpdcheck; returns its exit status.
 pub fn run(args: Vec<OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli: Cli = match parse_or_status(args) {
         Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() { EXIT_ERROR } else { 0 };
-        }
+        Err(status) => return status,
     };
     match prepare(&cli) {
         Ok(servers) => execute(&cli, &servers),
