@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_rustls::TlsConnector;
 
 use super::verdict::Outcome;
+use crate::smtp::reply::SERVICE_NOT_AVAILABLE;
 use crate::smtp::tls::{self, TlsMode, TlsPolicy};
 use crate::smtp::transcript::{Sink, Stdout};
 use crate::smtp::{EXT_ETRN, EXT_STARTTLS, Error, ErrorKind, Hello, Limits, Phase, Session};
@@ -64,7 +65,18 @@ pub async fn flush(server: &str, clients: &[String], settings: &Settings) -> Out
     }
     let mut replies = Vec::with_capacity(clients.len());
     for client in clients {
-        match session.command(&format!("ETRN {client}")).await {
+        let command = format!("ETRN {client}");
+        match session.command(&command).await {
+            // RFC 5321 §3.8: 421 means the server is closing the channel;
+            // report it rather than the failure of the next command.
+            Ok(reply) if reply.code == SERVICE_NOT_AVAILABLE => {
+                return Outcome::Unreachable(Error {
+                    server: server.to_owned(),
+                    address: Some(session.address()),
+                    phase: Phase::Command(command),
+                    kind: ErrorKind::Rejected(reply),
+                });
+            }
             Ok(reply) => replies.push((client.clone(), reply)),
             Err(error) => return Outcome::Unreachable(error),
         }
