@@ -1,0 +1,60 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_smtpbox_global_optspecs
+    string join \n list list-full version install= h/help
+end
+
+function __fish_smtpbox_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_smtpbox_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_smtpbox_using_subcommand
+    set -l cmd (__fish_smtpbox_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -l install -r
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -l list
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -l list-full
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -l version
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -s h -l help -d 'Print help'
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l port -d 'TCP port of the servers' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l timeout -d 'Seconds each phase may take (connect, greeting, each reply, TLS handshake); fractions allowed; 0 means no limit' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l helo -d 'Name to send in EHLO (default: this host\'s canonical name)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l sendmail-cf -d 'sendmail configuration that lists the accepted names' -r -F
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l local-port -d 'Port of the local MTA for -b' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l starttls -d 'When to use STARTTLS' -r -f -a "off\t'never use STARTTLS'
+opportunistic\t'use it when offered, without certificate checks; fall back to plaintext'
+require\t'always; fail unless the certificate verifies for the server name'"
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l ca-file -d 'Trust only the CA certificates in this PEM file (with --starttls require)' -r -F
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l defaults -d 'Where to read ETRN_HOSTS when it is not in the environment' -r -F
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l retry-for -d 'With --etrn-hosts: keep retrying unreachable or 4xx servers this long' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s b -d 'Boot: first make sure the local MTA accepts SMTP (greets 220)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s v -l verbose -d 'Show the SMTP dialogue and one result line per client on stdout'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l etrn-hosts -d 'Kick every server in ETRN_HOSTS (boot time; implies -b)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l stop -d 'Stop before the server with this address or name; servers listed before it with the same prio do not count either' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l timeout -d 'Seconds to spend on each server (lookup, connect and greeting); fractions allowed; 0 means no limit' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l port -d 'TCP port to probe' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l cache-ttl -d 'Seconds a "down" result stays in the cache (0: never cached)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l cache-ttl-up -d 'Seconds an "up" result stays in the cache (0: never cached)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l no-cache -d 'Neither use nor update the result cache'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s h -l help -d 'Print help'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

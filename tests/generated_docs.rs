@@ -1,0 +1,48 @@
+//! The manual pages and completions under `packaging/` are generated from
+//! the command-line definitions; this fails while they are out of date
+//! (fix: `cargo run --example gen-docs`), and checks that every page
+//! renders without a warning when `man` is installed.
+
+#[path = "../packaging/gen_docs.rs"]
+mod gen_docs;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn generated_files_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = gen_docs::render_all(root).expect("render the docs");
+    let mut stale = Vec::new();
+    for (path, bytes) in &files {
+        if std::fs::read(root.join(path)).ok().as_deref() != Some(bytes.as_slice()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date, run `cargo run --example gen-docs`: {stale:?}"
+    );
+}
+
+#[test]
+fn manual_pages_render_without_warnings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for page in ["smtpbox.1", "smtpdcheck.1", "etrn.8"] {
+        let path = root.join("packaging/man").join(page);
+        let output = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&path)
+            .env("MANWIDTH", "80")
+            .output();
+        let Ok(output) = output else {
+            eprintln!("SKIPPED: man is not installed");
+            return;
+        };
+        let warnings = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{page}: {warnings}");
+        assert_eq!(warnings, "", "{page} renders with warnings");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("EXIT STATUS"), "{page}");
+    }
+}
