@@ -1,0 +1,134 @@
+//! Packaging checks that need no package manager: `packaging/install.sh`
+//! into a staging DESTDIR and back out, and the boot unit's syntax and
+//! sandbox (with systemd-analyze, when installed).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+
+fn packaging() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging")
+}
+
+fn install_sh(destdir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .arg(packaging().join("install.sh"))
+        .args(args)
+        .env("DESTDIR", destdir)
+        .env("PREFIX", "/usr")
+        .env("SMTPBOX_BINARY", smtpbox_bin())
+        .output()
+        .expect("run install.sh")
+}
+
+#[test]
+fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
+    let destdir = temp_dir("destdir");
+    let installed = install_sh(&destdir, &[]);
+    assert!(installed.status.success(), "{installed:?}");
+    for path in [
+        "usr/bin/smtpbox",
+        "usr/bin/smtpdcheck",
+        "usr/sbin/etrn",
+        "usr/share/man/man1/smtpbox.1",
+        "usr/share/man/man1/smtpdcheck.1",
+        "usr/share/man/man8/etrn.8",
+        "usr/share/bash-completion/completions/smtpdcheck",
+        "usr/share/bash-completion/completions/etrn",
+        "usr/share/zsh/site-functions/_smtpdcheck",
+        "usr/share/fish/vendor_completions.d/etrn.fish",
+        "etc/systemd/system/smtpbox-etrn.service",
+        "etc/default/smtpbox",
+    ] {
+        assert!(destdir.join(path).exists(), "{path} missing");
+    }
+    // The links run their applets.
+    let version = run_link(&destdir.join("usr/bin/smtpdcheck"), &["--version"]);
+    assert_eq!(version.status, Some(0), "{version:?}");
+    assert!(version.stdout.starts_with("smtpdcheck "), "{version:?}");
+    let help = run_link(&destdir.join("usr/sbin/etrn"), &["--help"]);
+    assert_eq!(help.status, Some(0), "{help:?}");
+    let unit = std::fs::read_to_string(destdir.join("etc/systemd/system/smtpbox-etrn.service"))
+        .expect("unit");
+    assert!(unit.contains("ExecStart=/usr/sbin/etrn --etrn-hosts"));
+
+    let removed = install_sh(&destdir, &["--uninstall"]);
+    assert!(removed.status.success(), "{removed:?}");
+    let left: Vec<_> = std::fs::read_dir(&destdir).expect("destdir").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let _ = std::fs::remove_dir(&destdir);
+}
+
+#[test]
+fn install_sh_keeps_an_existing_defaults_file() {
+    let destdir = temp_dir("keep-defaults");
+    std::fs::create_dir_all(destdir.join("etc/default")).expect("mkdir");
+    std::fs::write(destdir.join("etc/default/smtpbox"), "ETRN_HOSTS=mine\n").expect("write");
+    assert!(install_sh(&destdir, &[]).status.success());
+    assert!(install_sh(&destdir, &["--uninstall"]).status.success());
+    let kept = std::fs::read_to_string(destdir.join("etc/default/smtpbox")).expect("kept");
+    assert_eq!(kept, "ETRN_HOSTS=mine\n");
+    let _ = std::fs::remove_dir_all(&destdir);
+}
+
+/// Whether systemd-analyze can be run here.
+fn systemd_analyze() -> bool {
+    let found = Command::new("systemd-analyze").arg("--version").output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: systemd-analyze is not installed");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn boot_unit_verifies() {
+    if !systemd_analyze() {
+        return;
+    }
+    // Point ExecStart at a real etrn link (the package's /usr/sbin/etrn is
+    // checked after installing the .deb); the man page check is done there.
+    let dir = temp_dir("unit");
+    let etrn = dir.join("etrn");
+    std::os::unix::fs::symlink(smtpbox_bin(), &etrn).expect("link");
+    let unit = std::fs::read_to_string(packaging().join("systemd/smtpbox-etrn.service"))
+        .expect("unit")
+        .replace("/usr/sbin/etrn", etrn.to_str().expect("utf-8 path"));
+    let unit_path = dir.join("smtpbox-etrn.service");
+    std::fs::write(&unit_path, unit).expect("write unit");
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit_path)
+        .output()
+        .expect("systemd-analyze verify");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        verify.status.success() && verify.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn boot_unit_is_sandboxed() {
+    if !systemd_analyze() {
+        return;
+    }
+    let unit = packaging().join("systemd/smtpbox-etrn.service");
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze security");
+    let text = String::from_utf8_lossy(&security.stdout);
+    let exposure: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for smtpbox-etrn.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in: {text}"));
+    assert!(exposure <= 2.5, "exposure {exposure}: {text}");
+}
