@@ -154,14 +154,30 @@ pub fn run(args: Vec<OsString>) -> u8 {
 }
 
 async fn main(cli: Cli) -> u8 {
+    if cli.defaults.is_some() && !cli.etrn_hosts {
+        return usage_error("--defaults is only used with --etrn-hosts");
+    }
+    // Read ETRN_HOSTS before anything that may wait (the canonical name
+    // lookup): at boot an empty configuration must cost nothing.
+    let etrn_hosts = if cli.etrn_hosts {
+        match boot::etrn_hosts_value(cli.defaults.as_deref()) {
+            Ok(Some(value)) if !value.trim().is_empty() => Some(value),
+            Ok(_) => {
+                log_line(Level::Info, "ETRN_HOSTS is empty or unset: nothing to do");
+                return EXIT_OK;
+            }
+            Err(message) => return usage_error(&message),
+        }
+    } else {
+        None
+    };
     let settings = match settings(&cli).await {
         Ok(settings) => settings,
         Err(message) => return usage_error(&message),
     };
-    if cli.etrn_hosts {
-        kick_etrn_hosts(&cli, settings).await
-    } else {
-        single_server(&cli, settings).await
+    match etrn_hosts {
+        Some(value) => kick_etrn_hosts(&cli, &value, settings).await,
+        None => single_server(&cli, settings).await,
     }
 }
 
@@ -173,9 +189,6 @@ fn usage_error(message: &str) -> u8 {
 /// Everything checked before any connection: names, TLS files.
 async fn settings(cli: &Cli) -> Result<Settings, String> {
     let timeout = (!cli.timeout.is_zero()).then_some(cli.timeout);
-    if cli.defaults.is_some() && !cli.etrn_hosts {
-        return Err("--defaults is only used with --etrn-hosts".to_owned());
-    }
     if let Some(server) = &cli.server_host {
         etrn_hosts::validate_server_name(server).map_err(|reason| {
             format!("invalid server-host '{}': {reason}", server.escape_debug())
@@ -287,16 +300,8 @@ fn describe(answer: &EtrnAnswer, reply: &crate::smtp::Reply) -> String {
 }
 
 /// `etrn --etrn-hosts`: every group of ETRN_HOSTS at once.
-async fn kick_etrn_hosts(cli: &Cli, settings: Settings) -> u8 {
-    let value = match boot::etrn_hosts_value(cli.defaults.as_deref()) {
-        Ok(Some(value)) if !value.trim().is_empty() => value,
-        Ok(_) => {
-            log_line(Level::Info, "ETRN_HOSTS is empty or unset: nothing to do");
-            return EXIT_OK;
-        }
-        Err(message) => return usage_error(&message),
-    };
-    let (groups, malformed) = etrn_hosts::parse(&value);
+async fn kick_etrn_hosts(cli: &Cli, value: &str, settings: Settings) -> u8 {
+    let (groups, malformed) = etrn_hosts::parse(value);
     for bad in &malformed {
         log_line(Level::Error, &bad.to_string());
     }
