@@ -64,6 +64,11 @@ installed_checks() {
 }
 
 echo "== without sendmail-base"
+# Start from a known state, also when run again on the same machine.
+dpkg -P smtpbox >/dev/null 2>&1 || true
+if dpkg -s sendmail-base >/dev/null 2>&1; then
+    apt-get -q purge -y sendmail-base >/dev/null
+fi
 dpkg -i "$deb" >/dev/null
 installed_checks
 dpkg -r smtpbox >/dev/null
