@@ -47,7 +47,7 @@ fn run_applet(name: &str, args: Vec<OsString>) -> u8 {
     match registry::find(name) {
         Some(applet) => (applet.run)(args),
         None => {
-            eprintln!("{name}: applet not found");
+            crate::say!("{name}: applet not found");
             EXIT_APPLET_NOT_FOUND
         }
     }
@@ -89,7 +89,7 @@ fn multicall(mut args: Vec<OsString>) -> u8 {
 }
 
 fn usage_error(message: &str) -> u8 {
-    eprintln!("{MULTICALL_NAME}: {message}\nTry '{MULTICALL_NAME} --help' for more information.");
+    crate::say!("{MULTICALL_NAME}: {message}\nTry '{MULTICALL_NAME} --help' for more information.");
     EXIT_USAGE
 }
 
@@ -147,7 +147,7 @@ fn install(options: &[OsString]) -> u8 {
     let target = match std::env::current_exe() {
         Ok(target) => target,
         Err(err) => {
-            eprintln!("{MULTICALL_NAME}: --install: cannot find my own executable: {err}");
+            crate::say!("{MULTICALL_NAME}: --install: cannot find my own executable: {err}");
             return EXIT_INSTALL_FAILED;
         }
     };
@@ -158,7 +158,7 @@ fn install(options: &[OsString]) -> u8 {
             .unwrap_or_else(|| Path::new("/").join(applet.install_dir));
         let link = dir.join(applet.name);
         if let Err(err) = install_link(&target, &link, symbolic) {
-            eprintln!("{MULTICALL_NAME}: --install: {}: {err}", link.display());
+            crate::say!("{MULTICALL_NAME}: --install: {}: {err}", link.display());
             status = EXIT_INSTALL_FAILED;
         }
     }

@@ -20,6 +20,16 @@
 //! current-thread runtime that never waits for a stuck DNS thread, stdout
 //! that survives a closed pipe).
 
+/// `eprintln!` that never panics: when stderr is closed or a broken pipe
+/// the message is lost, never the exit status (`eprintln!` would panic).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod args;
 pub mod dispatch;
 pub mod registry;

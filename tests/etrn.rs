@@ -2350,3 +2350,34 @@ fn etrn_answered_421_stops_the_session_and_reports_the_reply() {
         server.received()
     );
 }
+
+#[test]
+fn lines_sent_before_our_command_are_never_taken_as_its_reply() {
+    // `250 early` arrives with the greeting, before EHLO: it must not be
+    // read as the EHLO reply (it would say "no ETRN"); the session fails.
+    let server = ScriptedServer::start(
+        "127.0.0.1:0",
+        vec![
+            send("220 mx.test ready\r\n250 early\r\n"),
+            serve(&[("EHLO", EHLO_ETRN), ("ETRN", "250 Queuing started")]),
+        ],
+    );
+    let port = server.port().to_string();
+    let run = etrn(&[
+        "--port",
+        &port,
+        "--helo",
+        "client.test",
+        "127.0.0.1",
+        "a.test",
+    ]);
+    assert_eq!(run.status, Some(3), "{run:#?}");
+    no_panic(&run);
+    assert!(run.stderr.contains("spoke before our command"), "{run:#?}");
+    server.wait_idle(Duration::from_secs(2));
+    assert!(
+        !server.received().iter().any(|l| l.starts_with("ETRN")),
+        "{:?}",
+        server.received()
+    );
+}

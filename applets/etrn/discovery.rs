@@ -20,7 +20,7 @@ pub fn accepted_names(sendmail_cf: &Path, canonical_host: &str) -> Result<Vec<St
     let config = read_text(sendmail_cf)?;
     let parsed = parse_cf(&config);
     for (line, problem) in &parsed.unsupported {
-        eprintln!("etrn: {}:{line}: {problem}", sendmail_cf.display());
+        crate::say!("etrn: {}:{line}: {problem}", sendmail_cf.display());
     }
     let mut from_files = Vec::new();
     for file in &parsed.files {

@@ -116,7 +116,7 @@ async fn open(server: &str, settings: &Settings) -> Result<(Session, Hello), Out
         }
         Err(error) if mode == TlsMode::Require => Err(Outcome::Unreachable(error)),
         Err(error) => {
-            eprintln!("etrn: {error}; continuing without TLS in a new session");
+            crate::say!("etrn: {error}; continuing without TLS in a new session");
             open_plain(server, settings).await
         }
     }

@@ -147,7 +147,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     match block_on(main(cli)) {
         Ok(status) => status,
         Err(err) => {
-            eprintln!("{NAME}: cannot start the async runtime: {err}");
+            crate::say!("{NAME}: cannot start the async runtime: {err}");
             EXIT_USAGE
         }
     }
@@ -182,7 +182,7 @@ async fn main(cli: Cli) -> u8 {
 }
 
 fn usage_error(message: &str) -> u8 {
-    eprintln!("{NAME}: {message}");
+    crate::say!("{NAME}: {message}");
     EXIT_USAGE
 }
 
@@ -260,7 +260,7 @@ async fn local_mta_ready(port: u16, timeout: Option<Duration>) -> bool {
     match boot::wait_for_local_mta(port, timeout).await {
         Ok(()) => true,
         Err(error) => {
-            eprintln!("{NAME}: the local MTA does not accept SMTP (-b): {error}");
+            crate::say!("{NAME}: the local MTA does not accept SMTP (-b): {error}");
             false
         }
     }
@@ -277,13 +277,13 @@ fn report(server: &str, outcome: &Outcome, verbose: bool) {
                     let _ = print_stdout(&format!("{client}: {}\n", describe(&answer, reply)));
                 }
                 if !matches!(answer, EtrnAnswer::Accepted { .. }) {
-                    eprintln!("{NAME}: {server}: ETRN {client}: {reply}");
+                    crate::say!("{NAME}: {server}: ETRN {client}: {reply}");
                 }
             }
         }
-        Outcome::NotSupported(why) => eprintln!("{NAME}: {server}: ETRN not supported: {why}"),
+        Outcome::NotSupported(why) => crate::say!("{NAME}: {server}: ETRN not supported: {why}"),
         Outcome::Unreachable(error) | Outcome::HelloRefused(error) => {
-            eprintln!("{NAME}: {error}")
+            crate::say!("{NAME}: {error}")
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn merge_names(
     let mut seen = HashSet::new();
     let mut merged = Vec::new();
     for name in candidates {
-        let name = name.strip_suffix('.').unwrap_or(name);
+        let name = name.trim_end_matches('.');
         if is_worth_asking_for(name) && seen.insert(name.to_ascii_lowercase()) {
             merged.push(name.to_owned());
         }

@@ -104,7 +104,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     match prepare(&cli) {
         Ok(servers) => execute(&cli, &servers),
         Err(message) => {
-            eprintln!("{NAME}: {message}");
+            crate::say!("{NAME}: {message}");
             EXIT_ERROR
         }
     }
@@ -145,11 +145,11 @@ fn execute(cli: &Cli, servers: &[Server]) -> u8 {
     let report = match checked {
         Ok(Ok(report)) => report,
         Ok(Err(stop_error)) => {
-            eprintln!("{NAME}: --stop: {stop_error}");
+            crate::say!("{NAME}: --stop: {stop_error}");
             return EXIT_ERROR;
         }
         Err(err) => {
-            eprintln!("{NAME}: cannot start the async runtime: {err}");
+            crate::say!("{NAME}: cannot start the async runtime: {err}");
             return EXIT_ERROR;
         }
     };
@@ -160,7 +160,7 @@ fn execute(cli: &Cli, servers: &[Server]) -> u8 {
     if let Some(path) = cache_path.filter(|_| cache.has_news()) {
         if let Err(err) = cache.save(&path, cache::now_ms()) {
             if cli.verbose {
-                eprintln!("{NAME}: cache not updated: {}: {err}", path.display());
+                crate::say!("{NAME}: cache not updated: {}: {err}", path.display());
             }
         }
     }
@@ -196,7 +196,7 @@ fn explain(report: &Report, servers: &[Server]) {
                 format!("{address}down: {}: {}{ms}", error.phase, error.kind)
             }
         };
-        eprintln!("{NAME}: {}: {line}", server.name);
+        crate::say!("{NAME}: {}: {line}", server.name);
     }
 }
 

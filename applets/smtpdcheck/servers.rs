@@ -51,9 +51,13 @@ pub fn parse_server(argument: &str) -> Result<Server, BadServer> {
     };
     let (prio, name) = match split_prio(argument) {
         Some((prio, name)) => {
+            // Digits only: Rust would also take "+5", the MX format never has it.
+            let digits = !prio.is_empty() && prio.bytes().all(|b| b.is_ascii_digit());
             let prio = prio
                 .parse::<u16>()
-                .map_err(|_| bad("priority must be 0 to 65535"))?;
+                .ok()
+                .filter(|_| digits)
+                .ok_or_else(|| bad("priority must be 0 to 65535"))?;
             (Some(prio), name)
         }
         None => (None, argument),
@@ -148,6 +152,7 @@ mod tests {
             ("10:", "empty server name"),
             ("abc:mx", "priority must be 0 to 65535"),
             ("-1:mx", "priority must be 0 to 65535"),
+            ("+5:mx", "priority must be 0 to 65535"),
             ("65536:mx", "priority must be 0 to 65535"),
             (":mx", "priority must be 0 to 65535"),
             ("10:mx one", "blank or control character in the name"),

@@ -88,12 +88,19 @@ impl fmt::Display for Reply {
             }
             match ch {
                 '\n' => f.write_str(" / ")?,
-                c if c.is_control() => f.write_str("?")?,
+                c if c.is_control() || is_invisible_format(c) => f.write_str("?")?,
                 c => write!(f, "{c}")?,
             }
         }
         Ok(())
     }
+}
+
+/// Unicode format characters a server could use to make a logged line
+/// read differently than it is (bidi overrides, line separators,
+/// zero-width characters).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Why a reply's framing is unacceptable, beyond what smtp-proto checks.
@@ -228,6 +235,11 @@ mod tests {
             text: "go\naway\u{1b}[31m".into(),
         };
         assert_eq!(reply.to_string(), "554 go / away?[31m");
+        let bidi = Reply {
+            code: 250,
+            text: "ok\u{202e}evil\u{2028}x".into(),
+        };
+        assert_eq!(bidi.to_string(), "250 ok?evil?x");
         let bare = Reply {
             code: 220,
             text: String::new(),

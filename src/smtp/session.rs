@@ -188,6 +188,7 @@ impl Session {
     /// `EHLO name`; when refused with 5xx (RFC 5321 §3.2), `HELO name`.
     /// A 4xx to EHLO (such as 421) is an error, not hidden by HELO.
     pub async fn hello(&mut self, name: &str) -> Result<Hello, Error> {
+        self.refuse_unsolicited(Phase::Ehlo)?;
         let ehlo = step(&mut self.client, self.limits, async |c: &mut Client| {
             c.ehlo(name).await
         })
@@ -292,6 +293,7 @@ impl Session {
             ));
             return Err(self.error(phase, kind));
         }
+        self.refuse_unsolicited(phase.clone())?;
         let command = format!("{line}\r\n");
         step(&mut self.client, self.limits, async |c: &mut Client| {
             c.cmd(command.as_bytes()).await
@@ -299,6 +301,17 @@ impl Session {
         .await
         .map(Reply::from_response)
         .map_err(|kind| self.error(phase, kind))
+    }
+
+    /// A server speaks only in reply to a command (RFC 5321 §4.2, RFC 2920
+    /// for pipelining). Lines it sent early would be read as the reply to
+    /// our next command, so they are refused, as after STARTTLS.
+    fn refuse_unsolicited(&self, phase: Phase) -> Result<(), Error> {
+        if self.client.stream.has_buffered() {
+            let kind = ErrorKind::Malformed("the server spoke before our command".to_owned());
+            return Err(self.error(phase, kind));
+        }
+        Ok(())
     }
 
     fn error(&self, phase: Phase, kind: ErrorKind) -> Error {
