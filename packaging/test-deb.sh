@@ -33,8 +33,8 @@ deb=$(ls -t target/debian/smtpbox_*.deb | head -1)
 echo "package: $deb"
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get -q update >/dev/null
-apt-get -q install -y man-db systemd >/dev/null
+apt-get -q -o DPkg::Lock::Timeout=300 update >/dev/null
+apt-get -q -o DPkg::Lock::Timeout=300 install -y man-db systemd >/dev/null
 
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
@@ -47,6 +47,7 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./usr/lib/systemd/system/smtpbox-etrn.service; do
     check "package contains $path" grep -qx -- "$path" <<<"$contents"
 done
+check "the unit is not started at install" sh -c "! dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./postinst | grep -Eq 'deb-systemd-invoke +(start|restart) |systemctl +(start|restart) '"
 check "/etc/default/smtpbox is a conffile" sh -c "dpkg-deb -f '$deb' >/dev/null && dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./conffiles | grep -qx /etc/default/smtpbox"
 
 installed_checks() {
@@ -67,7 +68,7 @@ echo "== without sendmail-base"
 # Start from a known state, also when run again on the same machine.
 dpkg -P smtpbox >/dev/null 2>&1 || true
 if dpkg -s sendmail-base >/dev/null 2>&1; then
-    apt-get -q purge -y sendmail-base >/dev/null
+    apt-get -q -o DPkg::Lock::Timeout=300 purge -y sendmail-base >/dev/null
 fi
 dpkg -i "$deb" >/dev/null
 installed_checks
@@ -77,7 +78,7 @@ check "links gone after remove" sh -c '[ ! -e /usr/bin/smtpdcheck ] && [ ! -e /u
 dpkg -P smtpbox >/dev/null
 
 echo "== with sendmail-base installed first"
-apt-get -q install -y --no-install-recommends sendmail-base >/dev/null
+apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends sendmail-base >/dev/null
 sendmail_etrn=$(sha256sum /usr/sbin/etrn | cut -d' ' -f1)
 dpkg -i "$deb" >/dev/null
 installed_checks
