@@ -89,7 +89,6 @@ pub struct Session {
     client: Client,
     server: String,
     address: SocketAddr,
-    greeting: Reply,
     limits: Limits,
 }
 
@@ -154,13 +153,11 @@ impl Session {
             client,
             server: server.to_owned(),
             address,
-            greeting,
             limits,
         };
-        if session.greeting.code != SERVICE_READY {
-            let reply = session.greeting.clone();
+        if greeting.code != SERVICE_READY {
             session.send_quit().await;
-            return Err(error(Phase::Greeting, ErrorKind::Rejected(reply)));
+            return Err(error(Phase::Greeting, ErrorKind::Rejected(greeting)));
         }
         Ok(session)
     }
@@ -168,21 +165,6 @@ impl Session {
     /// The address this session talks to.
     pub fn address(&self) -> SocketAddr {
         self.address
-    }
-
-    /// The server's `220` greeting.
-    pub fn greeting(&self) -> &Reply {
-        &self.greeting
-    }
-
-    /// The session's transcript (for remarks of the applet).
-    pub fn transcript(&mut self) -> &mut Transcript {
-        self.client.stream.transcript()
-    }
-
-    /// Whether the session is encrypted.
-    pub fn is_tls(&self) -> bool {
-        matches!(self.client.stream.inner(), Stream::Tls(_))
     }
 
     /// `EHLO name`; when refused with 5xx (RFC 5321 §3.2), `HELO name`.
@@ -232,7 +214,6 @@ impl Session {
             client,
             server,
             address,
-            greeting,
             limits,
         } = self;
         let (stream, mut transcript) = client.stream.into_parts();
@@ -266,7 +247,6 @@ impl Session {
             },
             server,
             address,
-            greeting,
             limits,
         })
     }

@@ -14,15 +14,6 @@ pub trait Sink: Send + Sync {
     fn write_line(&self, line: &str);
 }
 
-/// Writes transcript lines to stderr (keeps stdout's contract intact).
-pub struct Stderr;
-
-impl Sink for Stderr {
-    fn write_line(&self, line: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    }
-}
-
 /// Writes transcript lines to stdout (the legacy etrn `-v` place).
 pub struct Stdout;
 
