@@ -1,7 +1,7 @@
-//! Names resolved through a private /etc/hosts (bind-mounted inside a
-//! mount namespace made with `unshare -m`), so multi-address hosts can be
-//! tested without any DNS query. Skipped where namespaces are not allowed
-//! (not root, or a sandbox without unshare).
+//! Tests that need a private mount namespace (`unshare -m`): names
+//! resolved through a private /etc/hosts, so multi-address hosts can be
+//! tested without any DNS query, and a cache on a full file system.
+//! Skipped where namespaces are not allowed (not root, or a sandbox).
 
 mod support;
 
@@ -149,4 +149,55 @@ fn etrn_reaches_a_host_whose_first_address_is_silent() {
         "{:?}",
         servers[1].received()
     );
+}
+
+/// A cache directory on a full file system: the answer is unchanged and the
+/// run does not fail (a tiny tmpfs, filled up, in a private mount
+/// namespace).
+#[test]
+fn a_full_cache_file_system_does_not_change_the_answer() {
+    let server = ScriptedServer::start("127.0.0.1:0", vec![line("220 up")]);
+    let port = server.port().to_string();
+    let cache = temp_dir("full-cache");
+    let script = format!(
+        "mount -t tmpfs -o size=16k tmpfs '{dir}' && \
+         (dd if=/dev/zero of='{dir}/filler' bs=1k count=64 2>/dev/null; true) && \
+         XDG_CACHE_HOME='{dir}' exec \"$0\" \"$@\"",
+        dir = cache.display()
+    );
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs -o size=16k tmpfs '{}'",
+            cache.display()
+        ))
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: cannot mount a private tmpfs here");
+        let _ = std::fs::remove_dir_all(&cache);
+        return;
+    }
+    let binary = smtpbox_bin();
+    let args = [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        binary.to_str().expect("utf-8 path"),
+        "smtpdcheck",
+        "-v",
+        "--port",
+        &port,
+        "--timeout",
+        "2",
+        "127.0.0.1",
+    ];
+    let run = run_program(Path::new("unshare"), &args, &[], None, RUN_TIMEOUT);
+    let _ = std::fs::remove_dir_all(&cache);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    assert_eq!(run.stdout, "127.0.0.1\n");
+    assert!(run.stderr.contains("cache not updated"), "{run:#?}");
 }
