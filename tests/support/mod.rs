@@ -14,6 +14,8 @@
 //! Use it from a test file with `mod support;`.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::io::AsRawFd;

@@ -1,0 +1,61 @@
+//! Test certificates: a fresh CA and a server certificate it signed, made
+//! with rcgen, ready for a rustls test server and for etrn's `--ca-file`.
+
+use std::sync::Arc;
+
+/// A CA and a server certificate it signed, as the server's rustls config
+/// and the CA's PEM (for `--ca-file`).
+pub struct Pki {
+    /// The CA certificate, for `--ca-file`.
+    pub ca_pem: String,
+    /// The server side: the leaf, its chain and key.
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl Pki {
+    /// A fresh CA and a leaf for `san` (an IP address or a DNS name).
+    pub fn new(san: &str) -> Pki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "smtpbox test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let mut leaf_params = CertificateParams::new(vec![san.to_owned()]).expect("leaf params");
+        leaf_params.distinguished_name.push(DnType::CommonName, san);
+        leaf_params.use_authority_key_identifier_extension = true;
+        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf certificate");
+
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+        );
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], key)
+            .expect("server certificate");
+        Pki {
+            ca_pem: ca_cert.pem(),
+            config: Arc::new(config),
+        }
+    }
+}
