@@ -19,7 +19,7 @@
 mod support;
 
 use std::fs;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use support::tls::Pki;
+use support::tls::{Pki, handshake, is_retry};
 use support::*;
 
 // ---------------------------------------------------------------------------
@@ -1334,13 +1334,6 @@ enum Next {
     StartTls,
 }
 
-fn is_retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-    )
-}
-
 /// Reads one line (CR LF stripped) while the server lives; `None` at EOF,
 /// on an error, or when the server stops.
 fn tls_read_line<S: Read>(s: &mut S, buf: &mut Vec<u8>, shared: &TlsShared) -> Option<String> {
@@ -1496,32 +1489,14 @@ fn tls_connection(mut tcp: TcpStream, conn: usize, b: &TlsBehaviour, shared: &Tl
             }
         }
         AfterStartTls::Handshake(config) => {
-            let server = match rustls::ServerConnection::new(Arc::clone(config)) {
-                Ok(server) => server,
-                Err(e) => {
-                    shared.record(conn, false, &format!("*TLS-SETUP-FAILED {e}"));
+            let mut tls = match handshake(config, tcp, || shared.alive()) {
+                Ok(tls) => tls,
+                Err(Some(why)) => {
+                    shared.record(conn, false, &format!("*{why}"));
                     return;
                 }
+                Err(None) => return,
             };
-            let mut tls = rustls::StreamOwned::new(server, tcp);
-            // Drive the handshake to its end before reading commands.
-            while tls.conn.is_handshaking() {
-                if !shared.alive() {
-                    return;
-                }
-                match tls.conn.complete_io(&mut tls.sock) {
-                    Ok((0, 0)) if tls.conn.is_handshaking() => {
-                        shared.record(conn, false, "*TLS-FAILED eof");
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) if is_retry(&e) => {}
-                    Err(e) => {
-                        shared.record(conn, false, &format!("*TLS-FAILED {e}"));
-                        return;
-                    }
-                }
-            }
             shared.record(conn, true, "*TLS-OK");
             let ehlo = "250-tls.test\r\n250 ETRN\r\n";
             let mut tls_buf = Vec::new();

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, Once, RwLock, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::tls::Pki;
+use support::tls::{Pki, handshake, is_retry};
 use support::*;
 
 // ---------------------------------------------------------------------------
@@ -705,13 +705,6 @@ impl Drop for StartTlsServer {
     }
 }
 
-fn is_retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-    )
-}
-
 /// What a read for one line gave.
 enum Got {
     Line(String),
@@ -892,31 +885,14 @@ fn tls_connection(mut tcp: TcpStream, conn: usize, after: &AfterStartTls, shared
             if !put(&mut tcp, b"220 ready\r\n", shared) {
                 return;
             }
-            let server = match rustls::ServerConnection::new(Arc::clone(&pki.config)) {
-                Ok(server) => server,
-                Err(e) => {
-                    shared.record(conn, false, &format!("*TLS-SETUP-FAILED {e}"));
+            let mut tls = match handshake(&pki.config, tcp, || shared.alive()) {
+                Ok(tls) => tls,
+                Err(Some(why)) => {
+                    shared.record(conn, false, &format!("*{why}"));
                     return;
                 }
+                Err(None) => return,
             };
-            let mut tls = rustls::StreamOwned::new(server, tcp);
-            while tls.conn.is_handshaking() {
-                if !shared.alive() {
-                    return;
-                }
-                match tls.conn.complete_io(&mut tls.sock) {
-                    Ok((0, 0)) if tls.conn.is_handshaking() => {
-                        shared.record(conn, false, "*TLS-FAILED eof");
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) if is_retry(&e) => {}
-                    Err(e) => {
-                        shared.record(conn, false, &format!("*TLS-FAILED {e}"));
-                        return;
-                    }
-                }
-            }
             shared.record(conn, true, "*TLS-OK");
             let mut tls_buf = Vec::new();
             smtp_until_starttls(&mut tls, &mut tls_buf, conn, true, shared);

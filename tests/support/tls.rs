@@ -1,7 +1,46 @@
 //! Test certificates: a fresh CA and a server certificate it signed, made
 //! with rcgen, ready for a rustls test server and for etrn's `--ca-file`.
 
+use std::io;
+use std::net::TcpStream;
 use std::sync::Arc;
+
+/// A TLS server stream over a test connection.
+pub type TlsServerStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+/// Whether a socket error only means "try again" (the harness's sockets
+/// have short timeouts so threads notice when to stop).
+pub fn is_retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// Runs the server side of a TLS handshake on `tcp` to its end, checking
+/// `alive` between steps. `Err(Some(why))` when it failed (`TLS-FAILED ...`
+/// or `TLS-SETUP-FAILED ...`), `Err(None)` when the server was stopped.
+pub fn handshake(
+    config: &Arc<rustls::ServerConfig>,
+    tcp: TcpStream,
+    alive: impl Fn() -> bool,
+) -> Result<TlsServerStream, Option<String>> {
+    let server = rustls::ServerConnection::new(Arc::clone(config))
+        .map_err(|e| Some(format!("TLS-SETUP-FAILED {e}")))?;
+    let mut tls = rustls::StreamOwned::new(server, tcp);
+    while tls.conn.is_handshaking() {
+        if !alive() {
+            return Err(None);
+        }
+        match tls.conn.complete_io(&mut tls.sock) {
+            Ok((0, 0)) if tls.conn.is_handshaking() => return Err(Some("TLS-FAILED eof".into())),
+            Ok(_) => {}
+            Err(e) if is_retry(&e) => {}
+            Err(e) => return Err(Some(format!("TLS-FAILED {e}"))),
+        }
+    }
+    Ok(tls)
+}
 
 /// A CA and a server certificate it signed, as the server's rustls config
 /// and the CA's PEM (for `--ca-file`).
