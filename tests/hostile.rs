@@ -85,13 +85,15 @@ enum Output {
     Null,
     /// This descriptor (e.g. the write end of a pipe whose read end is closed).
     Fd(OwnedFd),
+    /// No fd 1 at all: the program starts with it closed.
+    Closed,
 }
 
 impl Output {
     fn stdio(self) -> Stdio {
         match self {
             Output::Piped => Stdio::piped(),
-            Output::Null => Stdio::null(),
+            Output::Null | Output::Closed => Stdio::null(),
             Output::Fd(fd) => Stdio::from(fd),
         }
     }
@@ -199,13 +201,16 @@ struct Running {
 
 /// Run by `/bin/sh -c` with `PIDFILE PROGRAM ARGS...`: forks a gate shell
 /// (stdin: our pipe) that waits for EOF and then execs `PROGRAM ARGS` with
-/// stdin /dev/null; writes its pid to PIDFILE and exits. The gate keeps the
+/// stdin /dev/null (and fd 1 closed when `HOSTILE_CLOSE_STDOUT` is set);
+/// writes its pid to PIDFILE and exits. The gate keeps the
 /// program from finishing (and being reaped by this shell, which collects
 /// finished jobs) before this shell has exited and the program is ours, and
 /// lets many runs start at the same instant.
 const SPAWN_SCRIPT: &str = r#"f=$1; shift
 exec 3<&0
-/bin/sh -c 'read -r _ || :; exec "$@" </dev/null' hostile-gate "$@" <&3 3<&- &
+/bin/sh -c 'read -r _ || :
+if [ -n "$HOSTILE_CLOSE_STDOUT" ]; then exec "$@" </dev/null >&-; fi
+exec "$@" </dev/null' hostile-gate "$@" <&3 3<&- &
 echo $! > "$f""#;
 
 /// Prepares `PROGRAM ARGS` (stdin /dev/null, stderr piped, stdout as
@@ -230,7 +235,11 @@ fn prepare(
             dir
         }
     };
+    let close_stdout = matches!(stdout, Output::Closed);
     let mut cmd = Command::new("/bin/sh");
+    if close_stdout {
+        cmd.env("HOSTILE_CLOSE_STDOUT", "1");
+    }
     cmd.arg("-c")
         .arg(SPAWN_SCRIPT)
         .arg("hostile-spawn")
@@ -1698,6 +1707,21 @@ fn stdout_null_smtpdcheck_exits_1() {
 #[test]
 fn stdout_broken_pipe_smtpdcheck_exits_1() {
     smtpdcheck_up_with_stdout("stdout_broken_pipe", Output::Fd(broken_pipe()));
+}
+
+/// fd 1 is closed: smtpdcheck (which opens its cache file and a socket)
+/// still exits 1.
+#[test]
+fn stdout_closed_smtpdcheck_exits_1() {
+    smtpdcheck_up_with_stdout("stdout_closed", Output::Closed);
+}
+
+/// fd 1 is closed: no descriptor the applet opens (runtime, socket) may
+/// serve as stdout, or the transcript would go into it. `etrn -v` exits 0
+/// and the server sees exactly the dialogue.
+#[test]
+fn stdout_closed_etrn_verbose_exits_0() {
+    etrn_verbose_with_stdout("stdout_closed", Output::Closed);
 }
 
 /// stdout is /dev/null: `etrn -v` (transcript and result lines on stdout)
