@@ -66,6 +66,13 @@ impl Cache {
         }
     }
 
+    /// Takes `entries` as if read from the file.
+    #[cfg(test)]
+    pub fn with_entries(mut self, entries: HashMap<SocketAddr, Entry>) -> Cache {
+        self.entries = entries;
+        self
+    }
+
     /// The fresh entry for `address`, if any.
     pub fn fresh(&self, address: &SocketAddr, now_ms: u64) -> Option<Entry> {
         let entry = self.entries.get(address)?;
@@ -132,7 +139,8 @@ fn read_own_file(path: &Path) -> Option<String> {
     if !meta.is_file() || meta.uid() != euid || meta.len() > MAX_FILE_LEN {
         return None;
     }
-    let mut text = String::new();
+    // Sized from the metadata: one read(2) for the usual file, not four.
+    let mut text = String::with_capacity(usize::try_from(meta.len()).ok()? + 1);
     file.take(MAX_FILE_LEN).read_to_string(&mut text).ok()?;
     Some(text)
 }

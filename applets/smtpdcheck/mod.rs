@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 
 use crate::args::{parse_or_status, parse_seconds};
-use crate::runtime::{block_on, print_stdout};
+use crate::runtime::print_stdout;
 
 pub mod cache;
 pub mod decide;
@@ -136,12 +136,7 @@ fn execute(cli: &Cli, servers: &[Server]) -> u8 {
     if let Some(path) = &cache_path {
         cache.load(path);
     }
-    let checked = block_on(probe::check(
-        servers,
-        cli.stop.as_deref(),
-        &settings,
-        &mut cache,
-    ));
+    let checked = probe::check(servers, cli.stop.as_deref(), &settings, &mut cache);
     let report = match checked {
         Ok(Ok(report)) => report,
         Ok(Err(stop_error)) => {

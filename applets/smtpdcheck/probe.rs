@@ -5,7 +5,13 @@
 //!
 //! A probe races the server's addresses (Happy Eyeballs) for one that
 //! greets `220`; addresses with a fresh cached result are not contacted.
+//!
+//! The bookkeeping ([`Run`]) only queues network work as [`Job`]s; the
+//! async driver runs them. So when IP literals and the cache settle the
+//! answer, no runtime is started at all: a cache hit costs no more than
+//! reading the cache file.
 
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -15,7 +21,9 @@ use tokio::time::Instant;
 use super::cache::{self, Cache, Entry};
 use super::decide::{Availability, Board, StopMatch, Verdict};
 use super::servers::{Server, same_name};
+use crate::runtime::block_on;
 use crate::smtp::race::{CONNECTION_ATTEMPT_DELAY, race};
+use crate::smtp::resolve::ip_literal;
 use crate::smtp::session::{Limits, lookup};
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Error, Session};
@@ -53,61 +61,35 @@ pub struct Report {
     pub outcomes: Vec<(Outcome, Option<u128>)>,
 }
 
+/// Network work the answer waits for.
+#[derive(Debug, PartialEq)]
+enum Job {
+    LookUpStop(String),
+    LookUp(usize, String),
+    Probe(usize, Vec<SocketAddr>),
+}
+
+/// A finished [`Job`].
 enum Event {
     StopLooked(Result<Vec<SocketAddr>, Error>),
     Looked(usize, Result<Vec<SocketAddr>, Error>),
     Probed(usize, Result<SocketAddr, Vec<Error>>),
 }
 
-/// Runs the checks. `Err` only when `--stop` names a host that cannot be
-/// looked up (exit 2).
-pub async fn check(
+/// Runs the checks. The outer `Err`: the async runtime could not start.
+/// The inner `Err` only when `--stop` names a host that cannot be looked
+/// up (exit 2).
+pub fn check(
     servers: &[Server],
     stop: Option<&str>,
     settings: &Settings,
     cache: &mut Cache,
-) -> Result<Report, Error> {
-    let start = Instant::now();
-    let limits = Limits {
-        overall: settings.timeout.and_then(|t| start.checked_add(t)),
-        per_phase: None,
-    };
-    let prios = servers.iter().map(|s| s.prio).collect();
-    let mut run = Run {
-        servers,
-        settings,
-        limits,
-        start,
-        board: Board::new(prios, stop.is_some()),
-        addresses: vec![None; servers.len()],
-        stop_addresses: None,
-        started: vec![false; servers.len()],
-        outcomes: servers.iter().map(|_| (Outcome::NotNeeded, None)).collect(),
-        tasks: JoinSet::new(),
-    };
-    run.begin(stop);
-    loop {
-        run.start_probes(cache);
-        // An unresolvable --stop is an error (exit 2) whatever the servers
-        // say, so no answer is given before its lookup has ended.
-        let stop_known = stop.is_none() || run.stop_addresses.is_some();
-        if let Some(verdict) = run.board.decide().filter(|_| stop_known) {
-            run.mark_skipped();
-            return Ok(Report {
-                verdict,
-                outcomes: run.outcomes,
-            });
-        }
-        let Some(Ok(event)) = run.tasks.join_next().await else {
-            // Every task ended and nothing decided: cannot happen, as each
-            // server ends up up or down; count it as "none available".
-            return Ok(Report {
-                verdict: Verdict::NoneAvailable,
-                outcomes: run.outcomes,
-            });
-        };
-        run.apply(event, cache)?;
+) -> io::Result<Result<Report, Error>> {
+    let mut run = Run::new(servers, stop, settings);
+    if let Some(verdict) = run.settle(cache) {
+        return Ok(Ok(run.into_report(verdict)));
     }
+    block_on(run.drive(cache))
 }
 
 /// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a
@@ -123,31 +105,111 @@ struct Run<'a> {
     start: Instant,
     board: Board,
     addresses: Vec<Option<Vec<SocketAddr>>>,
+    stop_given: bool,
     /// `Some` once the `--stop` target's addresses are known.
     stop_addresses: Option<Vec<IpAddr>>,
     started: Vec<bool>,
     outcomes: Vec<(Outcome, Option<u128>)>,
+    /// Queued, not yet started.
+    jobs: Vec<Job>,
     tasks: JoinSet<Event>,
 }
 
-impl Run<'_> {
-    /// Starts every lookup, and the `--stop` target's.
-    fn begin(&mut self, stop: Option<&str>) {
-        let (port, limits) = (self.settings.port, self.limits);
+impl<'a> Run<'a> {
+    /// Takes IP literals as looked up and queues every other lookup, the
+    /// `--stop` target's too.
+    fn new(servers: &'a [Server], stop: Option<&str>, settings: &'a Settings) -> Run<'a> {
+        let start = Instant::now();
+        let limits = Limits {
+            overall: settings.timeout.and_then(|t| start.checked_add(t)),
+            per_phase: None,
+        };
+        let prios = servers.iter().map(|s| s.prio).collect();
+        let mut run = Run {
+            servers,
+            settings,
+            limits,
+            start,
+            board: Board::new(prios, stop.is_some()),
+            addresses: vec![None; servers.len()],
+            stop_given: stop.is_some(),
+            stop_addresses: None,
+            started: vec![false; servers.len()],
+            outcomes: servers.iter().map(|_| (Outcome::NotNeeded, None)).collect(),
+            jobs: Vec::new(),
+            tasks: JoinSet::new(),
+        };
         if let Some(stop) = stop {
-            for (index, server) in self.servers.iter().enumerate() {
+            for (index, server) in servers.iter().enumerate() {
                 if same_name(&server.name, stop) {
-                    self.board.set_stop_match(index, StopMatch::Yes);
+                    run.board.set_stop_match(index, StopMatch::Yes);
                 }
             }
-            let stop = stop.to_owned();
-            self.tasks
-                .spawn(async move { Event::StopLooked(lookup(&stop, port, limits).await) });
+            match ip_literal(stop) {
+                Some(ip) => run.stop_addresses = Some(vec![ip.to_canonical()]),
+                None => run.jobs.push(Job::LookUpStop(stop.to_owned())),
+            }
         }
-        for (index, server) in self.servers.iter().enumerate() {
-            let name = server.name.clone();
-            self.tasks
-                .spawn(async move { Event::Looked(index, lookup(&name, port, limits).await) });
+        for (index, server) in servers.iter().enumerate() {
+            match ip_literal(&server.name) {
+                Some(ip) => run.addresses[index] = Some(vec![SocketAddr::new(ip, settings.port)]),
+                None => run.jobs.push(Job::LookUp(index, server.name.clone())),
+            }
+        }
+        run.update_stop_matches();
+        run
+    }
+
+    /// Answers what the cache can, queues the probes that are needed now,
+    /// and returns the verdict once it is determined.
+    fn settle(&mut self, cache: &Cache) -> Option<Verdict> {
+        self.start_probes(cache);
+        // An unresolvable --stop is an error (exit 2) whatever the servers
+        // say, so no answer is given before its lookup has ended.
+        let stop_known = !self.stop_given || self.stop_addresses.is_some();
+        self.board.decide().filter(|_| stop_known)
+    }
+
+    /// Runs the queued jobs, and those that their results call for, until
+    /// the verdict is determined.
+    async fn drive(mut self, cache: &mut Cache) -> Result<Report, Error> {
+        loop {
+            self.spawn_jobs();
+            let Some(Ok(event)) = self.tasks.join_next().await else {
+                // Every task ended and nothing decided: cannot happen, as
+                // each server ends up up or down; count it as "none available".
+                return Ok(self.into_report(Verdict::NoneAvailable));
+            };
+            self.apply(event, cache)?;
+            if let Some(verdict) = self.settle(cache) {
+                return Ok(self.into_report(verdict));
+            }
+        }
+    }
+
+    fn spawn_jobs(&mut self) {
+        let (port, limits) = (self.settings.port, self.limits);
+        for job in self.jobs.drain(..) {
+            match job {
+                Job::LookUpStop(stop) => self
+                    .tasks
+                    .spawn(async move { Event::StopLooked(lookup(&stop, port, limits).await) }),
+                Job::LookUp(index, name) => self
+                    .tasks
+                    .spawn(async move { Event::Looked(index, lookup(&name, port, limits).await) }),
+                Job::Probe(index, addresses) => {
+                    let name = self.servers[index].name.clone();
+                    self.tasks.spawn(probe(index, name, addresses, limits))
+                }
+            };
+        }
+    }
+
+    fn into_report(mut self, verdict: Verdict) -> Report {
+        self.mark_skipped();
+        Report {
+            verdict,
+            outcomes: self.outcomes,
         }
     }
 
@@ -189,8 +251,8 @@ impl Run<'_> {
         }
     }
 
-    /// Probes every looked-up server that is known to precede the stop
-    /// server, answering from the cache where it can.
+    /// Queues a probe of every looked-up server that is known to precede
+    /// the stop server, answering from the cache where it can.
     fn start_probes(&mut self, cache: &Cache) {
         for index in 0..self.servers.len() {
             if self.started[index] || !self.board.may_probe(index) {
@@ -226,22 +288,7 @@ impl Run<'_> {
                 self.record(index, Outcome::Down { error: None });
                 continue;
             }
-            let (name, limits) = (self.servers[index].name.clone(), self.limits);
-            self.tasks.spawn(async move {
-                let attempts = race(&to_probe, CONNECTION_ATTEMPT_DELAY, |address| {
-                    Session::greet(&name, address, limits, Transcript::off())
-                });
-                let result = match attempts.await {
-                    Ok(session) => {
-                        let address = session.address();
-                        // Say goodbye politely, but never wait for the reply.
-                        session.send_quit().await;
-                        Ok(address)
-                    }
-                    Err(failures) => Err(failures),
-                };
-                Event::Probed(index, result)
-            });
+            self.jobs.push(Job::Probe(index, to_probe));
         }
     }
 
@@ -288,5 +335,121 @@ impl Run<'_> {
                 self.outcomes[index].0 = Outcome::Skipped;
             }
         }
+    }
+}
+
+/// Races `addresses` for a `220` greeting; on success says goodbye
+/// politely, but never waits for the reply.
+async fn probe(index: usize, name: String, addresses: Vec<SocketAddr>, limits: Limits) -> Event {
+    let attempts = race(&addresses, CONNECTION_ATTEMPT_DELAY, |address| {
+        Session::greet(&name, address, limits, Transcript::off())
+    });
+    let result = match attempts.await {
+        Ok(session) => {
+            let address = session.address();
+            session.send_quit().await;
+            Ok(address)
+        }
+        Err(failures) => Err(failures),
+    };
+    Event::Probed(index, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::smtpdcheck::servers::parse_server;
+    use std::collections::HashMap;
+
+    const SETTINGS: Settings = Settings {
+        port: 25,
+        timeout: None,
+    };
+
+    fn servers(arguments: &[&str]) -> Vec<Server> {
+        arguments
+            .iter()
+            .map(|a| parse_server(a).expect("a valid server"))
+            .collect()
+    }
+
+    fn at25(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().expect("an IP"), 25)
+    }
+
+    /// A cache that remembers these addresses (on port 25) as up or down.
+    fn cache(known: &[(&str, bool)]) -> Cache {
+        let at_ms = cache::now_ms();
+        let entries: HashMap<SocketAddr, Entry> = known
+            .iter()
+            .map(|(ip, up)| (at25(ip), Entry { up: *up, at_ms }))
+            .collect();
+        Cache::new(cache::DEFAULT_TTL_UP, cache::DEFAULT_TTL_DOWN).with_entries(entries)
+    }
+
+    #[test]
+    fn a_cached_up_literal_is_answered_without_network_work() {
+        let list = servers(&["127.0.0.1"]);
+        let mut run = Run::new(&list, None, &SETTINGS);
+        assert_eq!(
+            run.settle(&cache(&[("127.0.0.1", true)])),
+            Some(Verdict::Available(0))
+        );
+        assert_eq!(run.jobs, []);
+        let report = run.into_report(Verdict::Available(0));
+        assert!(matches!(
+            report.outcomes[0].0,
+            Outcome::Up { cached: true, .. }
+        ));
+    }
+
+    #[test]
+    fn cached_results_lead_down_the_list() {
+        let list = servers(&["10:127.0.0.2", "20:[::1]", "30:127.0.0.4"]);
+        let mut run = Run::new(&list, None, &SETTINGS);
+        let known = cache(&[("127.0.0.2", false), ("::1", true)]);
+        assert_eq!(run.settle(&known), Some(Verdict::Available(1)));
+        // Every server is probed at once; this probe is queued, but the
+        // answer is known, so it is never started.
+        assert_eq!(run.jobs, [Job::Probe(2, vec![at25("127.0.0.4")])]);
+    }
+
+    #[test]
+    fn an_uncached_literal_is_probed_without_a_lookup() {
+        let list = servers(&["127.0.0.1"]);
+        let mut run = Run::new(&list, None, &SETTINGS);
+        assert_eq!(run.settle(&cache(&[])), None);
+        assert_eq!(run.jobs, [Job::Probe(0, vec![at25("127.0.0.1")])]);
+    }
+
+    #[test]
+    fn a_name_is_looked_up_before_anything_else() {
+        let list = servers(&["10:mx.test", "20:127.0.0.1"]);
+        let mut run = Run::new(&list, None, &SETTINGS);
+        // The second server is up, but the first one comes first.
+        assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
+        assert_eq!(run.jobs, [Job::LookUp(0, "mx.test".to_owned())]);
+    }
+
+    #[test]
+    fn a_literal_stop_matches_by_address_at_once() {
+        // `::ffff:127.0.0.1` is how a dual-stack socket writes 127.0.0.1.
+        let list = servers(&["10:127.0.0.2", "20:127.0.0.1", "30:127.0.0.3"]);
+        let mut run = Run::new(&list, Some("::ffff:127.0.0.1"), &SETTINGS);
+        let known = cache(&[("127.0.0.2", false)]);
+        assert_eq!(run.settle(&known), Some(Verdict::NoneAvailable));
+        assert_eq!(run.jobs, []);
+        let report = run.into_report(Verdict::NoneAvailable);
+        assert!(matches!(report.outcomes[1].0, Outcome::Skipped));
+        assert!(matches!(report.outcomes[2].0, Outcome::Skipped));
+    }
+
+    #[test]
+    fn a_stop_name_is_looked_up_before_any_answer() {
+        // An unresolvable --stop is exit 2 even when a server is up.
+        let list = servers(&["127.0.0.1"]);
+        let mut run = Run::new(&list, Some("mx.test"), &SETTINGS);
+        assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
+        assert_eq!(run.jobs, [Job::LookUpStop("mx.test".to_owned())]);
     }
 }
