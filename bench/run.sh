@@ -15,8 +15,10 @@
 #   BENCH_RSS_RUNS=7    GNU time runs per scenario for peak RSS (median)
 #   BENCH_OUT=docs/benchmarks.md
 #
-# Needs gcc, cargo, python3; hyperfine, check_smtp (monitoring-plugins-standard)
-# and GNU time are installed with apt-get when missing and running as root.
+# Needs gcc, cargo, python3; hyperfine, check_smtp (monitoring-plugins-standard),
+# GNU time, strace and valgrind are installed with apt-get when missing and
+# running as root (strace and valgrind only give the profile counts, which
+# are left out without them).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -46,13 +48,18 @@ missing=()
 command -v hyperfine >/dev/null || missing+=(hyperfine)
 [ -x "$CHECK_SMTP" ] || missing+=(monitoring-plugins-standard)
 [ -x "$GNU_TIME" ] || missing+=(time)
+command -v strace >/dev/null || missing+=(strace)
+command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         say "installing ${missing[*]}"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 ||
             { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; }
     else
-        die "missing: ${missing[*]} (install them, or run as root to let this script apt-get them)"
+        for tool in hyperfine monitoring-plugins-standard time; do
+            case " ${missing[*]} " in *" $tool "*) die "missing: ${missing[*]} (install them, or run as root to let this script apt-get them)" ;; esac
+        done
+        say "without ${missing[*]}: no syscall or instruction counts"
     fi
 fi
 PYTHON=$(command -v /usr/bin/python3 || command -v python3) || die "python3 is needed"
@@ -173,6 +180,30 @@ for name in "${NAMES[@]}" "${SILENT_NAMES[@]}"; do
     done
 done
 
+# --- profile counts: repeatable numbers that explain the times ----------------
+# Minor page faults (GNU time %R, median of the RSS runs' count), system calls
+# (strace -f -c) and instructions (callgrind; the same for the same binary
+# and input whatever else the machine does).
+say "profile counts"
+: >"$TMP/counts.tsv"
+for name in true floor smtpdcheck cache_hit check_smtp etrn_10; do
+    for _ in 1 2 3 4 5; do
+        # shellcheck disable=SC2086
+        "$GNU_TIME" -f "$name	faults	%R" -a -o "$TMP/counts.tsv" ${CMD[$name]} >/dev/null 2>&1 || true
+    done
+    if command -v strace >/dev/null; then
+        # shellcheck disable=SC2086
+        strace -f -c -o "$TMP/strace.txt" ${CMD[$name]} >/dev/null 2>&1 || true
+        printf '%s\tsyscalls\t%s\n' "$name" "$(awk '$NF == "total" {print $4}' "$TMP/strace.txt")" >>"$TMP/counts.tsv"
+    fi
+    if command -v valgrind >/dev/null; then
+        # shellcheck disable=SC2086
+        instructions=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null ${CMD[$name]} 2>&1 >/dev/null |
+            sed -n 's/.*Collected : *\([0-9]*\).*/\1/p') || true # the command's own status
+        printf '%s\tinstructions\t%s\n' "$name" "$instructions" >>"$TMP/counts.tsv"
+    fi
+done
+
 # --- report --------------------------------------------------------------------
 {
     echo "date=$DATE_AT_START"
@@ -186,6 +217,8 @@ done
     echo "hyperfine=$(hyperfine --version)"
     echo "check_smtp=$("$CHECK_SMTP" -V 2>&1 | head -1)"
     echo "binsize=$(stat -c %s "$BIN")"
+    echo "needed=$(readelf -d "$BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd ' ')"
+    echo "elf=$(file -b "$BIN" | cut -d, -f1-2)"
     echo "command=$COMMAND_LINE"
     echo "port=$PORT"
     echo "rounds=$ROUNDS"
@@ -221,6 +254,16 @@ sdata = json.load(open(os.path.join(tmp, "silent.json")))["results"]
 silent = {r["command"]: r["times"] for r in sdata}
 for r in sdata:
     cpu.setdefault(r["command"], []).append(r["user"] + r["system"])
+
+counts = {}
+for line in open(os.path.join(tmp, "counts.tsv")):
+    parts = line.rstrip("\n").split("\t")
+    if len(parts) == 3 and parts[2].isdigit():
+        counts.setdefault((parts[0], parts[1]), []).append(int(parts[2]))
+
+def count(name, what):
+    v = counts.get((name, what))
+    return f"{int(statistics.median(v)):,}" if v else "—"
 
 rss = {}
 for line in open(os.path.join(tmp, "rss.tsv")):
@@ -329,7 +372,19 @@ for name in ["floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_1", "etrn_1
              f"{ms(statistics.median(cpu[name]))} | {rss_s} | {target} |")
 L.append("")
 L.append(f"Stripped binary `target/release/smtpbox`: **{binsize:,} bytes** ({binsize / MIB:.2f} MiB); "
-         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}.")
+         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}. It is a {meta['elf']} and loads {meta['needed']}.")
+L.append("")
+L.append("## Profile counts")
+L.append("")
+L.append("Repeatable numbers that explain the times: minor page faults (GNU time `%R`, median of 5 runs), "
+         "system calls (`strace -f -c`) and instructions in user space (`valgrind --tool=callgrind`; "
+         "the same for the same binary and input, whatever the machine is doing). "
+         "docs/performance.md tells what they showed and what was changed.")
+L.append("")
+L.append("| command | page faults | system calls | instructions |")
+L.append("|---|---|---|---|")
+for name in ["true", "floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_10"]:
+    L.append(f"| {labels[name]} | {count(name, 'faults')} | {count(name, 'syscalls')} | {count(name, 'instructions')} |")
 L.append("")
 rss_ok = all(rss_mib(n) is not None and rss_mib(n) <= 6 for n in smtpbox_scenarios)
 L.append("## Targets")
