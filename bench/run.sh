@@ -372,7 +372,7 @@ for name in ["floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_1", "etrn_1
              f"{ms(statistics.median(cpu[name]))} | {rss_s} | {target} |")
 L.append("")
 L.append(f"Stripped binary `target/release/smtpbox`: **{binsize:,} bytes** ({binsize / MIB:.2f} MiB); "
-         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}. It is a {meta['elf']} and loads {meta['needed']}.")
+         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}. Format: {meta['elf']}; shared libraries: {meta['needed']}.")
 L.append("")
 L.append("## Profile counts")
 L.append("")
