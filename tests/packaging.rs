@@ -1,6 +1,7 @@
 //! Packaging checks that need no package manager: `packaging/install.sh`
 //! into a staging DESTDIR and back out, and the boot unit's syntax and
-//! sandbox (with systemd-analyze, when installed).
+//! sandbox (with systemd-analyze, when installed), and the shared libraries
+//! the binary loads.
 
 mod support;
 
@@ -131,4 +132,31 @@ fn boot_unit_is_sandboxed() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in: {text}"));
     assert!(exposure <= 2.5, "exposure {exposure}: {text}");
+}
+
+/// The binary needs no shared library but libc (and the loader, which a
+/// debug build names for `__tls_get_addr`): build.rs links GCC's unwinder
+/// statically, sparing the loader libgcc_s on every run (see
+/// docs/performance.md). A toolchain change that brings it back fails here.
+#[test]
+fn binary_loads_only_libc() {
+    let out = Command::new("readelf")
+        .arg("--dynamic")
+        .arg(smtpbox_bin())
+        .output()
+        .expect("run readelf (binutils)");
+    assert!(out.status.success(), "{out:?}");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = dynamic
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| line.split('[').nth(1)?.strip_suffix(']'))
+        .collect();
+    assert!(needed.contains(&"libc.so.6"), "{dynamic}");
+    assert!(
+        needed
+            .iter()
+            .all(|lib| ["libc.so.6", "ld-linux-x86-64.so.2"].contains(lib)),
+        "{dynamic}"
+    );
 }
