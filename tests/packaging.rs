@@ -152,11 +152,10 @@ fn binary_loads_only_libc() {
         .filter(|line| line.contains("(NEEDED)"))
         .filter_map(|line| line.split('[').nth(1)?.strip_suffix(']'))
         .collect();
-    assert!(needed.contains(&"libc.so.6"), "{dynamic}");
+    let libc_or_loader = |lib: &&str| lib.starts_with("libc.so.") || lib.starts_with("ld-linux");
     assert!(
-        needed
-            .iter()
-            .all(|lib| ["libc.so.6", "ld-linux-x86-64.so.2"].contains(lib)),
+        needed.iter().any(|lib| lib.starts_with("libc.so.")),
         "{dynamic}"
     );
+    assert!(needed.iter().all(libc_or_loader), "{dynamic}");
 }
