@@ -48,18 +48,26 @@ missing=()
 command -v hyperfine >/dev/null || missing+=(hyperfine)
 [ -x "$CHECK_SMTP" ] || missing+=(monitoring-plugins-standard)
 [ -x "$GNU_TIME" ] || missing+=(time)
-command -v strace >/dev/null || missing+=(strace)
-command -v valgrind >/dev/null || missing+=(valgrind)
+optional=() # only for the profile counts
+command -v strace >/dev/null || optional+=(strace)
+command -v valgrind >/dev/null || optional+=(valgrind)
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 ||
+        { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2; }
+}
+can_apt=false
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then can_apt=true; fi
 if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-        say "installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 ||
-            { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; }
+    $can_apt || die "missing: ${missing[*]} (install them, or run as root to let this script apt-get them)"
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+if [ ${#optional[@]} -gt 0 ]; then
+    if $can_apt; then
+        say "installing ${optional[*]}"
+        apt_install "${optional[@]}" || say "could not install ${optional[*]}: fewer profile counts"
     else
-        for tool in hyperfine monitoring-plugins-standard time; do
-            case " ${missing[*]} " in *" $tool "*) die "missing: ${missing[*]} (install them, or run as root to let this script apt-get them)" ;; esac
-        done
-        say "without ${missing[*]}: no syscall or instruction counts"
+        say "without ${optional[*]}: fewer profile counts"
     fi
 fi
 PYTHON=$(command -v /usr/bin/python3 || command -v python3) || die "python3 is needed"
@@ -192,6 +200,7 @@ for name in true floor smtpdcheck cache_hit check_smtp etrn_10; do
         "$GNU_TIME" -f "$name	faults	%R" -a -o "$TMP/counts.tsv" ${CMD[$name]} >/dev/null 2>&1 || true
     done
     if command -v strace >/dev/null; then
+        rm -f "$TMP/strace.txt"
         # shellcheck disable=SC2086
         strace -f -c -o "$TMP/strace.txt" ${CMD[$name]} >/dev/null 2>&1 || true
         printf '%s\tsyscalls\t%s\n' "$name" "$(awk '$NF == "total" {print $4}' "$TMP/strace.txt")" >>"$TMP/counts.tsv"

@@ -1709,19 +1709,58 @@ fn stdout_broken_pipe_smtpdcheck_exits_1() {
     smtpdcheck_up_with_stdout("stdout_broken_pipe", Output::Fd(broken_pipe()));
 }
 
-/// fd 1 is closed: smtpdcheck (which opens its cache file and a socket)
-/// still exits 1.
+/// fd 1 is closed: smtpdcheck still answers with its exit status.
 #[test]
 fn stdout_closed_smtpdcheck_exits_1() {
     smtpdcheck_up_with_stdout("stdout_closed", Output::Closed);
 }
 
-/// fd 1 is closed: no descriptor the applet opens (runtime, socket) may
-/// serve as stdout, or the transcript would go into it. `etrn -v` exits 0
-/// and the server sees exactly the dialogue.
+/// fd 1 is closed: `etrn -v` exits 0 and the server sees exactly the
+/// dialogue.
 #[test]
 fn stdout_closed_etrn_verbose_exits_0() {
     etrn_verbose_with_stdout("stdout_closed", Output::Closed);
+}
+
+/// fd 1 is closed at exec: the applet must put /dev/null there before it
+/// opens anything, or its runtime, a socket or the cache file would become
+/// "stdout" (src/main.rs). Checked in /proc while it waits on a silent
+/// server.
+fn stdout_closed_becomes_dev_null(applet: &str, extra: &[&str]) {
+    let _guard = light();
+    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
+    let port = server.port().to_string();
+    let mut args = vec!["--port", &port, "--timeout", "10"];
+    args.extend_from_slice(extra);
+    let running = spawn(applet, &args, Output::Closed, None);
+    let connected = server.wait_connections(1, Duration::from_secs(5));
+    let fd1 = fs::read_link(format!("/proc/{}/fd/1", running.pid));
+    running.signal(libc::SIGTERM);
+    let m = running.finish();
+    assert!(connected, "{applet} connected: {m:#?}");
+    assert_eq!(
+        fd1.ok(),
+        Some(PathBuf::from("/dev/null")),
+        "{applet}'s fd 1: {m:#?}"
+    );
+}
+
+#[test]
+fn stdout_closed_becomes_dev_null_smtpdcheck() {
+    stdout_closed_becomes_dev_null("smtpdcheck", &["--no-cache", "127.0.0.1"]);
+}
+
+#[test]
+fn stdout_closed_becomes_dev_null_etrn() {
+    let args = [
+        "--helo",
+        "client.test",
+        "--starttls",
+        "off",
+        "127.0.0.1",
+        "a.test",
+    ];
+    stdout_closed_becomes_dev_null("etrn", &args);
 }
 
 /// stdout is /dev/null: `etrn -v` (transcript and result lines on stdout)
