@@ -1722,17 +1722,28 @@ fn stdout_closed_etrn_verbose_exits_0() {
     etrn_verbose_with_stdout("stdout_closed", Output::Closed);
 }
 
+/// Starts `APPLET --port P --timeout 10 EXTRA...` against a server that
+/// accepts and never speaks, so the applet is still running when looked at.
+fn spawn_against_silent_server(
+    applet: &str,
+    extra: &[&str],
+    stdout: Output,
+) -> (ScriptedServer, Running) {
+    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
+    let port = server.port().to_string();
+    let mut args = vec!["--port", &port, "--timeout", "10"];
+    args.extend_from_slice(extra);
+    let running = spawn(applet, &args, stdout, None);
+    (server, running)
+}
+
 /// fd 1 is closed at exec: the applet must put /dev/null there before it
 /// opens anything, or its runtime, a socket or the cache file would become
 /// "stdout" (src/main.rs). Checked in /proc while it waits on a silent
 /// server.
 fn stdout_closed_becomes_dev_null(applet: &str, extra: &[&str]) {
     let _guard = light();
-    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
-    let port = server.port().to_string();
-    let mut args = vec!["--port", &port, "--timeout", "10"];
-    args.extend_from_slice(extra);
-    let running = spawn(applet, &args, Output::Closed, None);
+    let (server, running) = spawn_against_silent_server(applet, extra, Output::Closed);
     let connected = server.wait_connections(1, Duration::from_secs(5));
     let fd1 = fs::read_link(format!("/proc/{}/fd/1", running.pid));
     running.signal(libc::SIGTERM);
@@ -1868,11 +1879,7 @@ fn stderr_broken_pipe_smtpdcheck_verbose_exits_1() {
 /// the signal).
 fn sigterm_ends_promptly(applet: &str, extra: &[&str]) {
     let _guard = light();
-    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
-    let port = server.port().to_string();
-    let mut args = vec!["--port", &port, "--timeout", "10"];
-    args.extend_from_slice(extra);
-    let running = spawn(applet, &args, Output::Piped, None);
+    let (server, running) = spawn_against_silent_server(applet, extra, Output::Piped);
     thread::sleep(Duration::from_millis(300));
     assert!(
         !running.exited(),
