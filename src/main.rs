@@ -11,7 +11,7 @@
 
 #![no_main]
 
-use std::ffi::{CStr, OsString, c_char, c_int};
+use std::ffi::{CStr, OsStr, OsString, c_char, c_int};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
@@ -45,7 +45,7 @@ unsafe fn arguments(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
         .map(|i| {
             // SAFETY: `i < argc`, and each entry is a C string (caller).
             let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_owned()
+            OsStr::from_bytes(arg.to_bytes()).to_owned()
         })
         .collect()
 }

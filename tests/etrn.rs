@@ -49,6 +49,14 @@ fn etrn(args: &[&str]) -> Run {
     etrn_env(args, &[])
 }
 
+/// `smtpbox etrn --port PORT --helo client.test ARGS` against `server`.
+fn etrn_to(server: &ScriptedServer, args: &[&str]) -> Run {
+    let port = server.port().to_string();
+    let mut all = vec!["--port", port.as_str(), "--helo", "client.test"];
+    all.extend_from_slice(args);
+    etrn(&all)
+}
+
 /// `smtpbox etrn ARGS` with extra environment variables.
 fn etrn_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut all = vec![("JOURNAL_STREAM", "")];
@@ -144,16 +152,7 @@ fn etrn_hosts_not_in_environment(test: &str) -> bool {
 #[test]
 fn done_when_two_clients_accepted_exit_0_silently_with_exact_dialogue() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-        "b.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test", "b.test"]);
     assert_status(&run, 0);
     assert_eq!(run.stdout, "", "{run:#?}");
     assert_eq!(run.stderr, "", "{run:#?}");
@@ -173,15 +172,7 @@ fn no_etrn_in_ehlo_reply_exits_1_without_sending_etrn_but_quits() {
             serve(&[("EHLO", EHLO_NO_ETRN), ("ETRN", "250 ok")]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_status(&run, 1);
     let got = received(&server);
     assert!(!got.iter().any(|l| l.starts_with("ETRN")), "{got:?}");
@@ -268,15 +259,7 @@ fn reply_253_verbose_shows_the_pending_message_count() {
 #[test]
 fn reply_459_exits_1_with_one_stderr_line_naming_server_client_and_reply() {
     let server = etrn_server(&[("ETRN", "459 <a.test>: node not allowed")]);
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_status(&run, 1);
     assert_eq!(run.stdout, "", "{run:#?}");
     let lines: Vec<&str> = run.stderr.lines().collect();
@@ -297,16 +280,7 @@ fn refusal_of_first_client_still_asks_the_second() {
         ),
         ("ETRN", "250 Queuing started"),
     ]);
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-        "b.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test", "b.test"]);
     assert_status(&run, 1);
     assert_eq!(etrn_lines(&server), ["ETRN a.test", "ETRN b.test"]);
     assert_eq!(received(&server).last().map(String::as_str), Some("QUIT"));
@@ -319,16 +293,7 @@ fn refusal_of_first_client_still_asks_the_second() {
 #[test]
 fn queue_and_domain_arguments_are_sent_verbatim() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "@example.test",
-        "#queue1",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "@example.test", "#queue1"]);
     assert_status(&run, 0);
     assert_eq!(etrn_lines(&server), ["ETRN @example.test", "ETRN #queue1"]);
 }
@@ -449,15 +414,7 @@ fn ehlo_refused_helo_accepted_exits_1_without_etrn() {
             ]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_status(&run, 1);
     let got = received(&server);
     assert_eq!(
@@ -506,15 +463,7 @@ fn ehlo_answered_421_exits_3_without_helo_or_etrn() {
 #[test]
 fn crlf_in_client_argument_is_a_usage_error_and_nothing_is_sent() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test\r\nQUIT",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test\r\nQUIT"]);
     assert_usage(&run);
     assert_never_connected(&server);
     // The message must not carry the raw line break to the terminal.
@@ -1620,17 +1569,7 @@ fn starttls_require_with_a_dns_name_certificate_for_an_ip_server_fails_exit_3() 
 #[test]
 fn starttls_require_against_a_server_without_starttls_fails_exit_3() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "--starttls",
-        "require",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["--starttls", "require", "127.0.0.1", "a.test"]);
     assert_status(&run, 3);
     let got = received(&server);
     assert!(!got.iter().any(|l| l.starts_with("ETRN")), "{got:?}");
@@ -1640,17 +1579,10 @@ fn starttls_require_against_a_server_without_starttls_fails_exit_3() {
 #[test]
 fn starttls_opportunistic_without_offer_stays_in_plaintext() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "--starttls",
-        "opportunistic",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(
+        &server,
+        &["--starttls", "opportunistic", "127.0.0.1", "a.test"],
+    );
     assert_status(&run, 0);
     assert_eq!(
         received(&server),
@@ -1779,17 +1711,7 @@ fn starttls_refused_with_454_under_opportunistic_continues_in_plaintext() {
             ]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "--timeout",
-        "3",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["--timeout", "3", "127.0.0.1", "a.test"]);
     assert_status(&run, 0);
     assert_eq!(etrn_lines(&server), ["ETRN a.test"]);
 }
@@ -1807,19 +1729,17 @@ fn starttls_refused_with_454_under_require_fails_exit_3() {
             ]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "--timeout",
-        "3",
-        "--starttls",
-        "require",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(
+        &server,
+        &[
+            "--timeout",
+            "3",
+            "--starttls",
+            "require",
+            "127.0.0.1",
+            "a.test",
+        ],
+    );
     assert_status(&run, 3);
     assert!(etrn_lines(&server).is_empty(), "{:?}", server.log());
 }
@@ -1892,15 +1812,7 @@ fn starttls_stalled_handshake_under_require_fails_exit_3_within_the_timeout() {
 #[test]
 fn bracketed_ipv4_literal_server_works() {
     let server = accepting_server();
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "[127.0.0.1]",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["[127.0.0.1]", "a.test"]);
     assert_status(&run, 0);
     assert_eq!(etrn_lines(&server), ["ETRN a.test"]);
 }
@@ -1933,15 +1845,7 @@ fn etrn_keyword_in_ehlo_is_case_insensitive() {
             ]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_status(&run, 0);
     assert_eq!(etrn_lines(&server), ["ETRN a.test"]);
 }
@@ -2069,15 +1973,7 @@ fn multi_line_refusal_with_control_characters_is_still_one_harmless_stderr_line(
             serve(&[]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_status(&run, 1);
     assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
     assert!(!run.stderr.contains('\u{1b}'), "{run:#?}");
@@ -2251,16 +2147,7 @@ fn etrn_answered_421_stops_the_session_and_reports_the_reply() {
     // RFC 5321 §3.8: 421 = the server is closing; the next client is not
     // asked, and the error names the 421 rather than a broken pipe.
     let server = etrn_server(&[("ETRN a.test", "421 4.3.2 Shutting down")]);
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-        "b.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test", "b.test"]);
     assert_eq!(run.status, Some(3), "{run:#?}");
     no_panic(&run);
     assert!(run.stderr.contains("ETRN a.test: 421"), "{run:#?}");
@@ -2283,15 +2170,7 @@ fn lines_sent_before_our_command_are_never_taken_as_its_reply() {
             serve(&[("EHLO", EHLO_ETRN), ("ETRN", "250 Queuing started")]),
         ],
     );
-    let port = server.port().to_string();
-    let run = etrn(&[
-        "--port",
-        &port,
-        "--helo",
-        "client.test",
-        "127.0.0.1",
-        "a.test",
-    ]);
+    let run = etrn_to(&server, &["127.0.0.1", "a.test"]);
     assert_eq!(run.status, Some(3), "{run:#?}");
     no_panic(&run);
     assert!(run.stderr.contains("spoke before our command"), "{run:#?}");
