@@ -9,8 +9,8 @@
 //!   implements `--list`, `--list-full` and `--install`.
 //! - [`registry`]: the applet table, the single place an applet is
 //!   registered, and the only file that mounts the `applets/` folders.
-//! - the applets (`applets/<name>/`, mounted as [`registry::smtpdcheck`] and
-//!   [`registry::etrn`]): each owns its command line, its contract (output,
+//! - the applets (`applets/<name>/`, mounted as [`smtpdcheck`] and
+//!   [`etrn`]): each owns its command line, its contract (output,
 //!   exit codes) and its pure decision logic.
 //! - [`smtp`]: the shared dialogue core: resolution, Happy Eyeballs
 //!   connection, bounded reply reading, EHLO/HELO, STARTTLS, QUIT, and the
@@ -35,3 +35,9 @@ pub mod dispatch;
 pub mod registry;
 pub mod runtime;
 pub mod smtp;
+
+// The applets, mounted from `applets/` (the only `#[path]` lines).
+#[path = "../applets/etrn/mod.rs"]
+pub mod etrn;
+#[path = "../applets/smtpdcheck/mod.rs"]
+pub mod smtpdcheck;

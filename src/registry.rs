@@ -1,15 +1,11 @@
 //! The applet table: the one registration point for every applet.
 //!
 //! Adding an applet means one folder under `applets/`, one `#[path]` module
-//! line below and one row in [`APPLETS`]. The `#[path]` lines live only here,
-//! so moving an applet folder means editing this file and nothing else.
+//! line in `lib.rs` and one row in [`APPLETS`].
 
 use std::ffi::OsString;
 
-#[path = "../applets/etrn/mod.rs"]
-pub mod etrn;
-#[path = "../applets/smtpdcheck/mod.rs"]
-pub mod smtpdcheck;
+use crate::{etrn, smtpdcheck};
 
 /// One applet: what the dispatcher, `--list`, `--install` and the generated
 /// documentation need to know about it.

@@ -16,14 +16,14 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use smtpbox::registry::etrn::defaults::{find_variable, parse_assignments};
-use smtpbox::registry::etrn::etrn_hosts::{
+use smtpbox::etrn::defaults::{find_variable, parse_assignments};
+use smtpbox::etrn::etrn_hosts::{
     self, Group, MAX_NAME_OCTETS, validate_etrn_argument, validate_server_name,
 };
-use smtpbox::registry::etrn::sendmail_cf::{merge_names, parse_cf, parse_class_file};
-use smtpbox::registry::smtpdcheck::cache::{self, Entry};
-use smtpbox::registry::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
-use smtpbox::registry::smtpdcheck::servers::{MAX_NAME_LEN, check_name, parse_server, same_name};
+use smtpbox::etrn::sendmail_cf::{merge_names, parse_cf, parse_class_file};
+use smtpbox::smtpdcheck::cache::{self, Entry};
+use smtpbox::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
+use smtpbox::smtpdcheck::servers::{MAX_NAME_LEN, check_name, parse_server, same_name};
 use smtpbox::smtp::reply::{LineCodeCheck, LineCodeError, MAX_REPLY_LEN, Reply, line_head};
 use smtpbox::smtp::resolve::{Host, interleave_families, ip_literal};
 use smtpbox::smtp::transcript::Transcript;

@@ -358,7 +358,7 @@ async fn probe(index: usize, name: String, addresses: Vec<SocketAddr>, limits: L
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::smtpdcheck::servers::parse_server;
+    use crate::smtpdcheck::servers::parse_server;
     use std::collections::HashMap;
 
     const SETTINGS: Settings = Settings {

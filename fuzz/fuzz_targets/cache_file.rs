@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtpbox::registry::smtpdcheck::cache::{parse, render};
+use smtpbox::smtpdcheck::cache::{parse, render};
 
 /// The file's first line (private in cache.rs).
 const HEADER: &str = "# smtpbox smtpdcheck cache v1";

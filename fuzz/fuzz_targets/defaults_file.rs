@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtpbox::registry::etrn::defaults::{find_variable, parse_assignments};
+use smtpbox::etrn::defaults::{find_variable, parse_assignments};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use libfuzzer_sys::fuzz_target;
-use smtpbox::registry::etrn::etrn_hosts::{
+use smtpbox::etrn::etrn_hosts::{
     Group, MAX_NAME_OCTETS, parse, validate_etrn_argument, validate_server_name,
 };
 

@@ -9,8 +9,8 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use smtpbox::registry::etrn::etrn_hosts::validate_etrn_argument;
-use smtpbox::registry::etrn::sendmail_cf::{merge_names, parse_cf, parse_class_file};
+use smtpbox::etrn::etrn_hosts::validate_etrn_argument;
+use smtpbox::etrn::sendmail_cf::{merge_names, parse_cf, parse_class_file};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

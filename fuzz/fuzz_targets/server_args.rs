@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smtpbox::registry::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
-use smtpbox::registry::smtpdcheck::servers::{
+use smtpbox::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
+use smtpbox::smtpdcheck::servers::{
     MAX_NAME_LEN, Server, check_name, parse_server, same_name,
 };
 use smtpbox::smtp::resolve::{Host, ip_literal};
