@@ -6,6 +6,9 @@
 //! `NAME: applet not found`, exit 127 (POSIX "command not found").
 //! clap's own multicall mode lacks these rules, so this step is hand-written
 //! over [`registry::APPLETS`]; clap parses each applet's own options.
+//!
+//! An applet's error is reported here and only here: `NAME: message` on
+//! stderr through the applet's [`Reporter`], and its exit status.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -13,20 +16,15 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::exit::{self, smtpbox::APPLET_NOT_FOUND, smtpbox::INSTALL_FAILED};
 use crate::registry::{self, APPLETS};
-use crate::runtime::print_stdout;
+use crate::report::Reporter;
 
 /// The multicall entry's name: argv\[0\] basenames starting with it.
 pub const MULTICALL_NAME: &str = "smtpbox";
-/// Exit status for an unknown applet name (POSIX: command not found).
-pub const EXIT_APPLET_NOT_FOUND: u8 = 127;
-/// Exit status for a usage error of the multicall entry itself.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit status when `--install` could not create every link.
-pub const EXIT_INSTALL_FAILED: u8 = 1;
 
 /// Runs whatever `args` (argv\[0\] first) asks for; returns the exit status.
-pub fn main(args: Vec<OsString>) -> u8 {
+pub fn run(args: Vec<OsString>) -> u8 {
     let called_as = args.first().map(|a| applet_name(a)).unwrap_or_default();
     if called_as.starts_with(MULTICALL_NAME) {
         multicall(args)
@@ -43,21 +41,34 @@ pub fn applet_name(argv0: &OsStr) -> String {
     base.strip_prefix('-').unwrap_or(&base).to_owned()
 }
 
+/// Runs the applet `name`, and reports its error if it returns one.
 fn run_applet(name: &str, args: Vec<OsString>) -> u8 {
-    match registry::find(name) {
-        Some(applet) => (applet.run)(args),
-        None => {
-            crate::say!("{name}: applet not found");
-            EXIT_APPLET_NOT_FOUND
-        }
+    let mut reporter = Reporter::new(name);
+    let Some(applet) = registry::find(name) else {
+        reporter.error("applet not found");
+        return APPLET_NOT_FOUND;
+    };
+    match (applet.run)(args, &mut reporter) {
+        Ok(status) => status,
+        Err(error) => error.report(&reporter),
     }
+}
+
+/// The multicall entry's own reporter (`smtpbox: ...`).
+fn multicall_reporter() -> Reporter {
+    Reporter::new(MULTICALL_NAME)
+}
+
+/// Prints `text` on stdout for `--help`, `--version`, `--list`.
+fn print(text: &str) -> u8 {
+    let _ = multicall_reporter().answer(text);
+    exit::SUCCESS
 }
 
 fn multicall(mut args: Vec<OsString>) -> u8 {
     args.remove(0);
     let Some(first) = args.first() else {
-        let _ = print_stdout(&help_text());
-        return 0;
+        return print(&help_text());
     };
     match first.to_str() {
         Some("--list") if args.len() == 1 => list(false),
@@ -65,14 +76,10 @@ fn multicall(mut args: Vec<OsString>) -> u8 {
         Some("--install") => install(&args[1..]),
         Some("-h" | "--help") => match args.get(1) {
             Some(name) => run_applet(&applet_name(name), vec![name.clone(), "--help".into()]),
-            None => {
-                let _ = print_stdout(&help_text());
-                0
-            }
+            None => print(&help_text()),
         },
         Some("-V" | "--version") if args.len() == 1 => {
-            let _ = print_stdout(&format!("{MULTICALL_NAME} {}\n", env!("CARGO_PKG_VERSION")));
-            0
+            print(&format!("{MULTICALL_NAME} {}\n", env!("CARGO_PKG_VERSION")))
         }
         Some(option) if option.starts_with('-') => {
             usage_error(&format!("unknown option or misplaced argument '{option}'"))
@@ -89,8 +96,10 @@ fn multicall(mut args: Vec<OsString>) -> u8 {
 }
 
 fn usage_error(message: &str) -> u8 {
-    crate::say!("{MULTICALL_NAME}: {message}\nTry '{MULTICALL_NAME} --help' for more information.");
-    EXIT_USAGE
+    multicall_reporter().error(format_args!(
+        "{message}\nTry '{MULTICALL_NAME} --help' for more information."
+    ));
+    exit::USAGE
 }
 
 /// The multicall entry's `--help`.
@@ -124,8 +133,7 @@ fn list(full: bool) -> u8 {
         out.push_str(applet.name);
         out.push('\n');
     }
-    let _ = print_stdout(&out);
-    0
+    print(&out)
 }
 
 /// `--install [-s] [DIR]`.
@@ -144,22 +152,25 @@ fn install(options: &[OsString]) -> u8 {
             ));
         }
     }
+    let reporter = multicall_reporter();
     let target = match std::env::current_exe() {
         Ok(target) => target,
         Err(err) => {
-            crate::say!("{MULTICALL_NAME}: --install: cannot find my own executable: {err}");
-            return EXIT_INSTALL_FAILED;
+            reporter.error(format_args!(
+                "--install: cannot find my own executable: {err}"
+            ));
+            return INSTALL_FAILED;
         }
     };
-    let mut status = 0;
+    let mut status = exit::SUCCESS;
     for applet in APPLETS {
         let dir = dir
             .clone()
             .unwrap_or_else(|| Path::new("/").join(applet.install_dir));
         let link = dir.join(applet.name);
         if let Err(err) = install_link(&target, &link, symbolic) {
-            crate::say!("{MULTICALL_NAME}: --install: {}: {err}", link.display());
-            status = EXIT_INSTALL_FAILED;
+            reporter.error(format_args!("--install: {}: {err}", link.display()));
+            status = INSTALL_FAILED;
         }
     }
     status
@@ -213,10 +224,10 @@ mod tests {
 
     #[test]
     fn unknown_applet_exits_127() {
-        assert_eq!(main(vec!["nosuch".into()]), EXIT_APPLET_NOT_FOUND);
+        assert_eq!(run(vec!["nosuch".into()]), APPLET_NOT_FOUND);
         assert_eq!(
-            main(vec!["smtpbox".into(), "nosuch".into()]),
-            EXIT_APPLET_NOT_FOUND
+            run(vec!["smtpbox".into(), "nosuch".into()]),
+            APPLET_NOT_FOUND
         );
     }
 

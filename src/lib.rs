@@ -5,34 +5,28 @@
 //! A run flows top-down through four layers:
 //!
 //! - [`dispatch`]: the argv\[0\] step. Picks an applet by the name the binary
-//!   was called under (`smtpdcheck`, `etrn`) or by `smtpbox APPLET ...`, and
-//!   implements `--list`, `--list-full` and `--install`.
+//!   was called under (`smtpdcheck`, `etrn`) or by `smtpbox APPLET ...`,
+//!   implements `--list`, `--list-full` and `--install`, and reports an
+//!   applet's error in one place.
 //! - [`registry`]: the applet table, the single place an applet is
-//!   registered, and the only file that mounts the `applets/` folders.
-//! - the applets (`applets/<name>/`, mounted as [`smtpdcheck`] and
-//!   [`etrn`]): each owns its command line, its contract (output,
-//!   exit codes) and its pure decision logic.
-//! - [`smtp`]: the shared dialogue core: resolution, Happy Eyeballs
-//!   connection, bounded reply reading, EHLO/HELO, STARTTLS, QUIT, and the
-//!   `-v` transcript.
-//!
-//! [`args`] holds the value parsers the applets share; [`runtime`] holds the process-level helpers every applet needs (the
-//! current-thread runtime that never waits for a stuck DNS thread, stdout
-//! that survives a closed pipe).
+//!   registered.
+//! - the applets ([`smtpdcheck`], [`etrn`], from `applets/<name>/`): each
+//!   owns its command line, its contract and its pure decision logic.
+//! - the shared core: [`applet`] (what `run` returns), [`exit`] (every exit
+//!   status), [`report`] (every line printed), [`names`] (host names, IP
+//!   literals, ETRN arguments), [`args`] (shared option values), [`files`]
+//!   (the bounded file reader), [`runtime`] (the async runtime that never
+//!   waits for a stuck lookup) and [`smtp`] (the dialogue: resolution,
+//!   Happy Eyeballs, bounded replies, EHLO/HELO, STARTTLS, QUIT, `-v`).
 
-/// `eprintln!` that never panics: when stderr is closed or a broken pipe
-/// the message is lost, never the exit status (`eprintln!` would panic).
-#[macro_export]
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
-}
-
+pub mod applet;
 pub mod args;
 pub mod dispatch;
+pub mod exit;
+pub mod files;
+pub mod names;
 pub mod registry;
+pub mod report;
 pub mod runtime;
 pub mod smtp;
 

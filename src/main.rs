@@ -16,9 +16,6 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
 
-/// Exit status of a panic that unwinds to `main`, as under std's own `main`.
-const EXIT_PANIC: c_int = 101;
-
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     keep_standard_fds_open();
@@ -29,10 +26,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
     let args = unsafe { arguments(argc, argv) };
     // A panic must not unwind into the C caller (undefined behaviour).
-    let status = panic::catch_unwind(AssertUnwindSafe(|| smtpbox::dispatch::main(args)))
-        .map_or(EXIT_PANIC, c_int::from);
+    let status = panic::catch_unwind(AssertUnwindSafe(|| smtpbox::dispatch::run(args)))
+        .unwrap_or(smtpbox::exit::PANIC);
     let _ = io::stdout().flush();
-    status
+    c_int::from(status)
 }
 
 /// argv as the C runtime hands it to `main`.

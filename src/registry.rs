@@ -5,6 +5,8 @@
 
 use std::ffi::OsString;
 
+use crate::applet::AppletResult;
+use crate::report::Reporter;
 use crate::{etrn, smtpdcheck};
 
 /// One applet: what the dispatcher, `--list`, `--install` and the generated
@@ -20,9 +22,10 @@ pub struct Applet {
     pub man_section: u8,
     /// Its full command-line definition (for help, man pages, completions).
     pub command: fn() -> clap::Command,
-    /// Runs it with the whole argument vector (argv\[0\] first) and returns
-    /// the process exit status.
-    pub run: fn(Vec<OsString>) -> u8,
+    /// Runs it with the whole argument vector (argv\[0\] first), printing
+    /// through the reporter (prefixed with its name); returns the exit
+    /// status or the error for the dispatcher to report.
+    pub run: fn(Vec<OsString>, &mut Reporter) -> AppletResult,
 }
 
 /// Every applet, sorted by name (a unit test keeps it so).

@@ -1,14 +1,10 @@
-//! Process-level helpers every applet needs.
-//!
-//! - [`block_on`] runs the applet on a current-thread tokio runtime (a
-//!   multi-thread one costs 20 % of a probe and gives a one-shot client
-//!   nothing) and never waits for a blocking DNS thread at exit: tokio's
-//!   runtime drop would wait for `getaddrinfo` forever if it hangs.
-//! - [`print_stdout`] writes a contract line without panicking when stdout is
-//!   closed or a broken pipe.
+//! The async runtime every applet's network work runs on: current-thread
+//! (a multi-thread one costs 20 % of a probe and gives a one-shot client
+//! nothing), and never waiting for a blocking DNS thread at exit: tokio's
+//! runtime drop would wait for `getaddrinfo` forever if it hangs.
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 
 /// Runs `future` to completion on a fresh current-thread runtime, then drops
 /// the runtime without waiting for blocking threads (a stuck resolver call
@@ -21,12 +17,4 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
     let output = runtime.block_on(future);
     runtime.shutdown_background();
     Ok(output)
-}
-
-/// Writes `text` to stdout and flushes it. A closed stdout or a broken pipe
-/// is reported to the caller, never a panic (Rust ignores SIGPIPE).
-pub fn print_stdout(text: &str) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
 }

@@ -16,18 +16,17 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use smtpbox::etrn::defaults::{find_variable, parse_assignments};
-use smtpbox::etrn::etrn_hosts::{
-    self, Group, MAX_NAME_OCTETS, validate_etrn_argument, validate_server_name,
-};
+use smtpbox::etrn::etrn_hosts::{self, Group};
 use smtpbox::etrn::sendmail_cf::{merge_names, parse_cf, parse_class_file};
-use smtpbox::smtpdcheck::cache::{self, Entry};
-use smtpbox::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
-use smtpbox::smtpdcheck::servers::{MAX_NAME_LEN, check_name, parse_server, same_name};
+use smtpbox::etrn::shell_vars::{find_variable, parse_assignments};
+use smtpbox::names::{EtrnArgument, HostName, MAX_NAME_OCTETS, ip_literal, same_name};
 use smtpbox::smtp::reply::{LineCodeCheck, LineCodeError, MAX_REPLY_LEN, Reply, line_head};
-use smtpbox::smtp::resolve::{Host, interleave_families, ip_literal};
+use smtpbox::smtp::resolve::{Host, interleave_families};
 use smtpbox::smtp::transcript::Transcript;
 use smtpbox::smtp::wire::Wire;
+use smtpbox::smtpdcheck::cache::{self, Entry};
+use smtpbox::smtpdcheck::decide::{Availability, Board, StopMatch, Verdict};
+use smtpbox::smtpdcheck::servers::parse_server;
 
 /// 256 cases a property; no regression files are written into the tree (a
 /// failing case is printed, minimised, in the test output instead).
@@ -125,13 +124,13 @@ proptest! {
     ) {
         match parse_server(&argument) {
             Ok(server) => {
-                prop_assert_eq!(check_name(&server.name), Ok(()));
-                prop_assert_eq!(&server.host, &Host::parse(&server.name));
+                prop_assert_eq!(HostName::parse(&server.name).map(|_| ()), Ok(()));
+                prop_assert_eq!(server.name.ip(), ip_literal(&server.name));
                 match server.prio {
-                    None => prop_assert_eq!(&server.name, &argument),
+                    None => prop_assert_eq!(&*server.name, argument.as_str()),
                     Some(prio) => {
                         let head = argument
-                            .strip_suffix(server.name.as_str())
+                            .strip_suffix(&*server.name)
                             .and_then(|rest| rest.strip_suffix(':'));
                         prop_assert!(head.is_some(), "{:?} -> {:?}", argument, server);
                         prop_assert_eq!(head.map(str::parse::<u16>), Some(Ok(prio)));
@@ -141,7 +140,7 @@ proptest! {
             }
             Err(bad) => {
                 prop_assert_eq!(&bad.argument, &argument);
-                prop_assert!(!bad.reason.is_empty());
+                prop_assert!(!bad.reason.to_string().is_empty());
                 // the message escapes the argument: one harmless line
                 let shown = bad.to_string();
                 prop_assert!(!shown.chars().any(char::is_control), "{:?}", shown);
@@ -162,20 +161,29 @@ proptest! {
         if prio.is_some() && ip_literal(&argument).is_some() {
             // `5:2001:db8::1` is a whole IPv6 address: never split (documented).
             prop_assert_eq!(server.prio, None);
-            prop_assert_eq!(&server.name, &argument);
+            prop_assert_eq!(&*server.name, argument.as_str());
         } else {
             prop_assert_eq!(server.prio, prio);
-            prop_assert_eq!(&server.name, &name);
+            prop_assert_eq!(&*server.name, name.as_str());
         }
-        prop_assert_eq!(&server.host, &Host::parse(&server.name));
+        prop_assert_eq!(server.name.ip(), ip_literal(&server.name));
     }
 
     #[test]
     fn check_name_is_exactly_its_rule(name in prop_oneof![any_text(), text_from(SERVER_PIECES, 200)]) {
+        // The core's one rule for every server name (smtpdcheck's servers
+        // and --stop, etrn's servers and --helo).
         let expected = !name.is_empty()
-            && name.len() <= MAX_NAME_LEN
-            && !name.chars().any(|c| c.is_whitespace() || c.is_control());
-        prop_assert_eq!(check_name(&name).is_ok(), expected);
+            && name.len() <= MAX_NAME_OCTETS
+            && name.is_ascii()
+            && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match name.strip_prefix('[') {
+                Some(rest) => rest
+                    .strip_suffix(']')
+                    .is_some_and(|inner| inner.parse::<IpAddr>().is_ok()),
+                None => !name.contains(['[', ']']),
+            };
+        prop_assert_eq!(HostName::parse(&name).map(|_| ()).is_ok(), expected);
     }
 
     #[test]
@@ -489,13 +497,19 @@ fn etrn_group() -> impl Strategy<Value = Group> {
         prop_oneof![host_name(), ip_addr().prop_map(|ip| format!("[{ip}]"))],
         prop::collection::vec(etrn_client(), 0..4),
     )
-        .prop_map(|(server, clients)| Group { server, clients })
+        .prop_map(|(server, clients)| Group {
+            server: HostName::parse(&server).expect("a generated valid name"),
+            clients: clients
+                .iter()
+                .map(|client| EtrnArgument::parse(client).expect("a generated valid argument"))
+                .collect(),
+        })
 }
 
 /// A group as written in `ETRN_HOSTS`.
 fn render_group(group: &Group) -> String {
     if group.clients.is_empty() {
-        group.server.clone()
+        group.server.to_string()
     } else {
         format!("{}:{}", group.server, group.clients.join(","))
     }
@@ -537,9 +551,9 @@ proptest! {
         let (groups, malformed) = etrn_hosts::parse(&value);
         prop_assert_eq!(groups.len() + malformed.len(), value.split_whitespace().count());
         for group in &groups {
-            prop_assert_eq!(validate_server_name(&group.server), Ok(()));
+            prop_assert_eq!(HostName::parse(&group.server).map(|_| ()), Ok(()));
             for client in &group.clients {
-                prop_assert_eq!(validate_etrn_argument(client), Ok(()));
+                prop_assert_eq!(EtrnArgument::parse(client).map(|_| ()), Ok(()));
                 prop_assert!(
                     !client.chars().any(|c| c.is_whitespace() || c.is_control()),
                     "{:?}", client
@@ -587,7 +601,7 @@ proptest! {
                 Some(rest) => !rest.is_empty() && !rest.starts_with(['@', '#']),
                 None => true,
             };
-        prop_assert_eq!(validate_etrn_argument(&text).is_ok(), argument_ok, "{:?}", text);
+        prop_assert_eq!(EtrnArgument::parse(&text).map(|_| ()).is_ok(), argument_ok, "{:?}", text);
         let server_ok = basic
             && match text.strip_prefix('[') {
                 Some(rest) => rest
@@ -595,7 +609,7 @@ proptest! {
                     .is_some_and(|inner| inner.parse::<IpAddr>().is_ok()),
                 None => !text.contains(['[', ']']),
             };
-        prop_assert_eq!(validate_server_name(&text).is_ok(), server_ok, "{:?}", text);
+        prop_assert_eq!(HostName::parse(&text).map(|_| ()).is_ok(), server_ok, "{:?}", text);
     }
 }
 
@@ -1017,13 +1031,13 @@ proptest! {
             prop_assert!(seen.insert(name.to_ascii_lowercase()), "duplicate {:?} in {:?}", name, merged);
             prop_assert!(!name.eq_ignore_ascii_case("localhost"), "{:?}", merged);
             prop_assert!(!name.eq_ignore_ascii_case("localhost.localdomain"), "{:?}", merged);
-            prop_assert_eq!(validate_etrn_argument(name), Ok(()));
+            prop_assert_eq!(EtrnArgument::parse(name).map(|_| ()), Ok(()));
             prop_assert!(!name.starts_with(['[', '@', '#']), "{:?}", name);
             // every name comes from the input, in input order
             let source = candidates
                 .iter()
                 .skip(last_source)
-                .position(|c| c.trim_end_matches('.') == name.as_str());
+                .position(|c| c.trim_end_matches('.') == &**name);
             prop_assert!(source.is_some(), "{:?} not from {:?}", name, candidates);
             last_source += source.unwrap_or_default();
         }

@@ -1,20 +1,24 @@
 //! Boot time: `-b` (wait until the local MTA greets, so the server does not
-//! deliver before we can accept) and `--etrn-hosts` (kick every configured
-//! server, retrying while the network comes up, one log line per group).
+//! deliver before we can accept) and `etrn --etrn-hosts` (kick every
+//! configured server at once, retrying while the network comes up, one
+//! log line per group).
 
-use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::defaults;
-use super::flush::{Settings, flush};
-use super::verdict::{Outcome, Summary};
-use crate::smtp::{Error, Limits, Session};
+use super::Cli;
+use super::config;
+use super::discovery;
+use super::etrn_hosts::{self, Group};
+use super::session::{SessionSettings, flush};
+use super::verdict::{SessionOutcome, Summary, worst};
+use crate::applet::AppletResult;
+use crate::exit::{self, etrn::ACCEPTED, etrn::REFUSED, etrn::UNREACHABLE};
+use crate::report::{Priority, Reporter};
+use crate::smtp::{Error, ErrorKind, Limits, Phase, Session};
 
 /// `-b` waits between attempts on the local MTA: about 30 s in all, like
 /// the legacy 2+4+8+16 s, but starting sooner.
@@ -29,8 +33,19 @@ pub const LOCAL_MTA_RETRY_DELAYS: [Duration; 5] = [
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(2);
 /// ...up to this.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
-/// Where ETRN_HOSTS is looked for when `--defaults` is not given, in order.
-pub const DEFAULTS_FILES: [&str; 2] = ["/etc/default/smtpbox", "/etc/default/sendmail"];
+
+/// `-b`: whether the local MTA greets `220`; says why not when it does not.
+pub async fn local_mta_ready(port: u16, timeout: Option<Duration>, reporter: &Reporter) -> bool {
+    match wait_for_local_mta(port, timeout).await {
+        Ok(()) => true,
+        Err(error) => {
+            reporter.error(format_args!(
+                "the local MTA does not accept SMTP (-b): {error}"
+            ));
+            false
+        }
+    }
+}
 
 /// Waits until `localhost:port` greets `220`, retrying with back-off;
 /// returns the last failure when it never does.
@@ -51,141 +66,124 @@ pub async fn wait_for_local_mta(port: u16, timeout: Option<Duration>) -> Result<
             Err(error) => last_error = Some(error),
         }
     }
-    Err(last_error.unwrap_or_else(unreachable_local))
+    Err(last_error.unwrap_or_else(|| {
+        let never = ErrorKind::TimedOut(None);
+        Error::new("localhost", None, Phase::Connect, never)
+    }))
 }
 
-fn unreachable_local() -> Error {
-    Error {
-        server: "localhost".to_owned(),
-        address: None,
-        phase: crate::smtp::Phase::Connect,
-        kind: crate::smtp::ErrorKind::TimedOut(None),
+/// `etrn --etrn-hosts`: every group of ETRN_HOSTS at once; the worst
+/// group's exit status.
+pub(super) async fn kick_etrn_hosts(cli: &Cli, reporter: &Reporter) -> AppletResult {
+    // Read ETRN_HOSTS before anything that may wait (the canonical name
+    // lookup): at boot an empty configuration must cost nothing.
+    let value = match config::etrn_hosts_value(cli.defaults.as_deref())? {
+        Some(value) if !value.trim().is_empty() => value,
+        _ => {
+            reporter.info("ETRN_HOSTS is empty or unset: nothing to do");
+            return Ok(ACCEPTED);
+        }
+    };
+    let settings = config::session_settings(cli, reporter).await?;
+    let (groups, malformed) = etrn_hosts::parse(&value);
+    for bad in &malformed {
+        reporter.error(bad);
     }
-}
-
-/// ETRN_HOSTS: from the environment if set, else from `defaults` (which
-/// must exist), else from the first of [`DEFAULTS_FILES`] that assigns it.
-/// Files are parsed, never run by a shell.
-pub fn etrn_hosts_value(defaults: Option<&Path>) -> Result<Option<String>, String> {
-    if let Some(value) = std::env::var_os("ETRN_HOSTS") {
-        return value
-            .into_string()
-            .map(Some)
-            .map_err(|_| "ETRN_HOSTS is not valid UTF-8".to_owned());
-    }
-    if let Some(path) = defaults {
-        return read_etrn_hosts(path);
-    }
-    for path in DEFAULTS_FILES.map(Path::new) {
-        if path.exists() {
-            if let Some(value) = read_etrn_hosts(path)? {
-                return Ok(Some(value));
+    let mut statuses = vec![if malformed.is_empty() {
+        ACCEPTED
+    } else {
+        exit::USAGE
+    }];
+    let needs_discovery = groups.iter().any(|g| g.clients.is_empty());
+    let discovered = if needs_discovery {
+        match discovery::accepted_names(&cli.sendmail_cf, &settings.helo, reporter) {
+            Ok(names) => names,
+            Err(error) => {
+                reporter.error(error);
+                statuses.push(exit::USAGE);
+                Vec::new()
             }
         }
+    } else {
+        Vec::new()
+    };
+    let groups: Vec<Group> = groups
+        .into_iter()
+        .filter(|g| !g.clients.is_empty() || !discovered.is_empty())
+        .map(|g| Group {
+            clients: if g.clients.is_empty() {
+                discovered.clone()
+            } else {
+                g.clients
+            },
+            server: g.server,
+        })
+        .collect();
+    if groups.is_empty() {
+        return Ok(worst(statuses));
     }
-    Ok(None)
-}
-
-fn read_etrn_hosts(path: &Path) -> Result<Option<String>, String> {
-    const MAX_DEFAULTS_LEN: u64 = 1 << 20;
-    let meta = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    if meta.len() > MAX_DEFAULTS_LEN {
-        return Err(format!("{}: file too large", path.display()));
+    if !local_mta_ready(cli.local_port, settings.timeout, reporter).await {
+        return Ok(UNREACHABLE);
     }
-    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    defaults::find_variable(&text, "ETRN_HOSTS").map_err(|err| format!("{}: {err}", path.display()))
+    let retry_for = cli.retry_for.duration();
+    statuses.extend(kick(groups, Arc::new(settings), retry_for).await);
+    Ok(worst(statuses))
 }
 
-/// One ETRN_HOSTS group ready to run.
-pub struct Job {
-    pub server: String,
-    pub clients: Vec<String>,
-}
-
-/// Runs every job concurrently, retrying each that may do better later
-/// until `retry_for` has passed; logs one line per job; returns each
-/// job's exit status.
-pub async fn kick(jobs: Vec<Job>, settings: Arc<Settings>, retry_for: Duration) -> Vec<u8> {
+/// Runs every group concurrently, retrying each that may do better later
+/// until `retry_for` has passed; logs one line per group; returns each
+/// group's exit status.
+async fn kick(groups: Vec<Group>, settings: Arc<SessionSettings>, retry_for: Duration) -> Vec<u8> {
     let give_up_at = Instant::now() + retry_for;
     let mut tasks = JoinSet::new();
-    for (index, job) in jobs.into_iter().enumerate() {
+    for group in groups {
         let settings = Arc::clone(&settings);
         tasks.spawn(async move {
-            let outcome = flush_with_retries(&job, &settings, give_up_at).await;
-            log_group(&job.server, &outcome);
-            (index, outcome.exit_status())
+            let outcome = flush_with_retries(&group, &settings, give_up_at).await;
+            log_group(&group, &outcome, &settings.reporter);
+            outcome.exit_status()
         });
     }
     let mut statuses = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         // A task can only fail by panicking; count it as unreachable.
-        statuses.push(joined.map_or(super::verdict::EXIT_UNREACHABLE, |(_, status)| status));
+        statuses.push(joined.unwrap_or(UNREACHABLE));
     }
     statuses
 }
 
-async fn flush_with_retries(job: &Job, settings: &Settings, give_up_at: Instant) -> Outcome {
+async fn flush_with_retries(
+    group: &Group,
+    settings: &SessionSettings,
+    give_up_at: Instant,
+) -> SessionOutcome {
     let mut delay = FIRST_RETRY_DELAY;
     loop {
-        let outcome = flush(&job.server, &job.clients, settings).await;
+        let outcome = flush(&group.server, &group.clients, settings).await;
         if !outcome.worth_retrying() || Instant::now() + delay >= give_up_at {
             return outcome;
         }
-        log_line(
-            Level::Info,
-            &format!(
-                "{}; retrying in {}s",
-                Summary {
-                    server: &job.server,
-                    outcome: &outcome
-                },
-                delay.as_secs()
-            ),
-        );
+        let summary = Summary {
+            server: &group.server,
+            outcome: &outcome,
+        };
+        settings
+            .reporter
+            .info(format_args!("{summary}; retrying in {}s", delay.as_secs()));
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(MAX_RETRY_DELAY);
     }
 }
 
-fn log_group(server: &str, outcome: &Outcome) {
-    let level = match outcome.exit_status() {
-        super::verdict::EXIT_OK => Level::Info,
-        super::verdict::EXIT_REFUSED => Level::Warning,
-        _ => Level::Error,
+fn log_group(group: &Group, outcome: &SessionOutcome, reporter: &Reporter) {
+    let priority = match outcome.exit_status() {
+        ACCEPTED => Priority::Info,
+        REFUSED => Priority::Warning,
+        _ => Priority::Error,
     };
-    log_line(level, &Summary { server, outcome }.to_string());
-}
-
-/// sd-daemon(3) priorities.
-#[derive(Clone, Copy)]
-pub enum Level {
-    Error = 3,
-    Warning = 4,
-    Info = 6,
-}
-
-/// Writes `etrn: LINE` to stderr, with an sd-daemon priority prefix when
-/// stderr is the journal.
-pub fn log_line(level: Level, line: &str) {
-    let prefix = if stderr_is_journal() {
-        format!("<{}>", level as u8)
-    } else {
-        String::new()
+    let summary = Summary {
+        server: &group.server,
+        outcome,
     };
-    let _ = writeln!(std::io::stderr().lock(), "{prefix}etrn: {line}");
-}
-
-/// systemd sets JOURNAL_STREAM to `DEVICE:INODE` of the stream it connected;
-/// it only counts when that is still our stderr (systemd.exec(5)).
-fn stderr_is_journal() -> bool {
-    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
-        return false;
-    };
-    let Some((device, inode)) = value.to_str().and_then(|v| v.split_once(':')) else {
-        return false;
-    };
-    // SAFETY: fstat on our own stderr descriptor with a zeroed stat buffer.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::fstat(std::io::stderr().as_raw_fd(), &mut stat) };
-    rc == 0 && device.parse() == Ok(stat.st_dev) && inode.parse() == Ok(stat.st_ino)
+    reporter.line(priority, summary);
 }

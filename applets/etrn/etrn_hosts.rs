@@ -1,18 +1,17 @@
 //! Parses the value of `ETRN_HOSTS`: white-space separated `server[:client,...]`
-//! groups, as Solaris etrn(1M) reads them, and validates ETRN arguments.
+//! groups, as Solaris etrn(1M) reads them (pure). Names and arguments are
+//! checked by the core's rules ([`crate::names`]).
 
 use std::fmt;
-use std::net::IpAddr;
 
-/// Longest server name or ETRN argument accepted, in octets (a domain's limit).
-pub const MAX_NAME_OCTETS: usize = 255;
+use crate::names::{EtrnArgument, HostName};
 
 /// One server and the names to ask it to flush.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub server: String,
+    pub server: HostName,
     /// Empty means "use every name this host accepts mail for".
-    pub clients: Vec<String>,
+    pub clients: Vec<EtrnArgument>,
 }
 
 /// A group that was skipped, and why.
@@ -49,65 +48,13 @@ pub fn parse(value: &str) -> (Vec<Group>, Vec<Malformed>) {
     (groups, malformed)
 }
 
-/// Checks one ETRN argument: `name`, `@domain` or `#queue` (RFC 1985).
-pub fn validate_etrn_argument(arg: &str) -> Result<(), String> {
-    check_octets_and_characters(arg, "ETRN argument")?;
-    match arg.strip_prefix(['@', '#']) {
-        Some("") => Err(format!("nothing follows '{arg}'")),
-        Some(name) if name.starts_with(['@', '#']) => Err("more than one '@' or '#'".to_owned()),
-        _ => Ok(()),
-    }
-}
-
-/// Checks a server to connect to: a host name or a whole `[address]` literal.
-pub fn validate_server_name(server: &str) -> Result<(), String> {
-    check_octets_and_characters(server, "server name")?;
-    match server.strip_prefix('[') {
-        Some(after_open) => validate_address_literal(after_open),
-        None if server.contains(['[', ']']) => Err("'[' or ']' inside a name".to_owned()),
-        None => Ok(()),
-    }
-}
-
-/// The text after `[` must be an IP address and `]`, nothing else.
-fn validate_address_literal(after_open: &str) -> Result<(), String> {
-    let Some(inner) = after_open.strip_suffix(']') else {
-        return Err("'[' is not closed by a final ']'".to_owned());
-    };
-    match inner.parse::<IpAddr>() {
-        Ok(_) => Ok(()),
-        Err(_) => Err(format!("'[{inner}]' does not hold an IP address")),
-    }
-}
-
-/// Rules shared by servers and arguments; the control-character check is
-/// what keeps CR/LF (command injection) out of the SMTP dialogue.
-fn check_octets_and_characters(text: &str, what: &str) -> Result<(), String> {
-    let is_bad = |c: &char| c.is_whitespace() || c.is_control();
-    if text.is_empty() {
-        Err(format!("empty {what}"))
-    } else if text.len() > MAX_NAME_OCTETS {
-        Err(format!("{what} is over {MAX_NAME_OCTETS} octets"))
-    } else if let Some(bad) = text.chars().find(is_bad) {
-        Err(format!(
-            "{what} contains white space or control character {bad:?}"
-        ))
-    } else if !text.is_ascii() {
-        // DNS and SMTP want A-labels; a U-label here is a typo or needs xn--.
-        Err(format!("{what} is not ASCII (write xn-- names)"))
-    } else {
-        Ok(())
-    }
-}
-
 fn parse_group(text: &str) -> Result<Group, String> {
     let (server, client_list) = split_server_and_clients(text)?;
-    validate_server_name(server)?;
+    let server = HostName::parse(server).map_err(|error| error.to_string())?;
     let clients = match client_list {
         None => Vec::new(),
         Some(list) => parse_client_list(list)?,
     };
-    let server = server.to_owned();
     Ok(Group { server, clients })
 }
 
@@ -135,20 +82,19 @@ fn split_server_and_clients(text: &str) -> Result<(&str, Option<&str>), String> 
 const AMBIGUOUS_COLONS: &str =
     "more than one ':'; write an IPv6 address in brackets, like [2001:db8::1]";
 
-fn parse_client_list(list: &str) -> Result<Vec<String>, String> {
+fn parse_client_list(list: &str) -> Result<Vec<EtrnArgument>, String> {
     if list.is_empty() {
         return Err("':' is not followed by any client".to_owned());
     }
     list.split(',').map(parse_client).collect()
 }
 
-fn parse_client(client: &str) -> Result<String, String> {
+fn parse_client(client: &str) -> Result<EtrnArgument, String> {
     if client.is_empty() {
         return Err("empty client in the list (doubled or trailing ',')".to_owned());
     }
-    let describe = |reason| format!("client '{}': {reason}", client.escape_debug());
-    validate_etrn_argument(client).map_err(describe)?;
-    Ok(client.to_owned())
+    EtrnArgument::parse(client)
+        .map_err(|reason| format!("client '{}': {reason}", client.escape_debug()))
 }
 
 #[cfg(test)]
@@ -158,9 +104,10 @@ mod tests {
     /// Good groups as `server=client+client`, then malformed ones as `!text`.
     fn shown(value: &str) -> String {
         let (groups, malformed) = parse(value);
-        let groups = groups
-            .iter()
-            .map(|g| format!("{}={}", g.server, g.clients.join("+")));
+        let groups = groups.iter().map(|g| {
+            let clients: Vec<&str> = g.clients.iter().map(|a| &**a).collect();
+            format!("{}={}", g.server, clients.join("+"))
+        });
         let malformed = malformed.iter().map(|m| format!("!{}", m.text));
         groups.chain(malformed).collect::<Vec<_>>().join(" ")
     }
@@ -176,21 +123,17 @@ mod tests {
     #[test]
     fn solaris_manual_examples() {
         let groups = parse("s1.domain.com:clnt.domain.com s2.domain.com:clnt.domain.com").0;
-        let clnt = vec!["clnt.domain.com".to_owned()];
-        assert_eq!(
-            groups[0],
-            Group {
-                server: "s1.domain.com".into(),
-                clients: clnt.clone()
-            }
-        );
-        assert_eq!(
-            groups[1],
-            Group {
-                server: "s2.domain.com".into(),
-                clients: clnt
-            }
-        );
+        let clnt = vec![EtrnArgument::parse("clnt.domain.com").expect("valid")];
+        for (group, server) in groups.iter().zip(["s1.domain.com", "s2.domain.com"]) {
+            let server = HostName::parse(server).expect("valid");
+            assert_eq!(
+                group,
+                &Group {
+                    server,
+                    clients: clnt.clone()
+                }
+            );
+        }
         assert_eq!(
             shown("server.domain.com:client1.domain.com,client2.domain.com"),
             "server.domain.com=client1.domain.com+client2.domain.com"
@@ -231,8 +174,8 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(shown(value), expected, "{value:?}");
         }
-        let long = "a".repeat(MAX_NAME_OCTETS + 1);
-        let fits = "a".repeat(MAX_NAME_OCTETS);
+        let long = "a".repeat(crate::names::MAX_NAME_OCTETS + 1);
+        let fits = "a".repeat(crate::names::MAX_NAME_OCTETS);
         let value = format!("{long} s:{long} {fits}:{fits}");
         assert_eq!(shown(&value), format!("{fits}={fits} !{long} !s:{long}"));
     }
@@ -255,32 +198,5 @@ mod tests {
             bad.to_string(),
             "malformed ETRN_HOSTS group 's\\u{1b}[2J': why"
         );
-    }
-
-    #[test]
-    fn etrn_argument_validation() {
-        for good in ["example.org", "@example.org", "#queue", "[192.0.2.1]", "a"] {
-            assert_eq!(validate_etrn_argument(good), Ok(()), "{good}");
-        }
-        let injection = "x\r\nMAIL FROM:<a@b>";
-        for bad in [
-            "", "@", "#", "@@x", "#@x", "a b", "a\tb", injection, "x\0", "é",
-        ] {
-            assert!(validate_etrn_argument(bad).is_err(), "{bad:?}");
-        }
-        assert!(validate_etrn_argument(&"a".repeat(MAX_NAME_OCTETS)).is_ok());
-        assert!(validate_etrn_argument(&"a".repeat(MAX_NAME_OCTETS + 1)).is_err());
-    }
-
-    #[test]
-    fn server_name_validation() {
-        for good in ["mx.example.org", "[::1]", "[192.0.2.1]", "localhost"] {
-            assert_eq!(validate_server_name(good), Ok(()), "{good}");
-        }
-        for bad in [
-            "", "a b", "a\nb", "[::1", "::1]", "x[::1]", "[]", "[a.b]", "[::1]]",
-        ] {
-            assert!(validate_server_name(bad).is_err(), "{bad:?}");
-        }
     }
 }

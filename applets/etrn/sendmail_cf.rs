@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::etrn_hosts::validate_etrn_argument;
+use crate::names::{EtrnArgument, same_name};
 
 /// What sendmail.cf says about class `w`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,12 +66,12 @@ pub fn parse_class_file(text: &str, all_words: bool) -> Vec<String> {
 /// (no remote queue holds mail for them), every `[address]` literal (backup
 /// MX queues are kept by domain, and sendmail adds the host's own addresses to
 /// class w), words starting `@` or `#` (they would change the ETRN meaning)
-/// and anything `validate_etrn_argument` rejects.
+/// and anything that is not a valid [`EtrnArgument`].
 pub fn merge_names(
     canonical_host: &str,
     cf_names: &[String],
     file_names: &[String],
-) -> Vec<String> {
+) -> Vec<EtrnArgument> {
     let candidates = std::iter::once(canonical_host)
         .chain(cf_names.iter().map(String::as_str))
         .chain(file_names.iter().map(String::as_str));
@@ -79,17 +79,22 @@ pub fn merge_names(
     let mut merged = Vec::new();
     for name in candidates {
         let name = name.trim_end_matches('.');
-        if is_worth_asking_for(name) && seen.insert(name.to_ascii_lowercase()) {
-            merged.push(name.to_owned());
+        if let Some(argument) = worth_asking_for(name) {
+            if seen.insert(name.to_ascii_lowercase()) {
+                merged.push(argument);
+            }
         }
     }
     merged
 }
 
-fn is_worth_asking_for(name: &str) -> bool {
-    let is_loopback = name.eq_ignore_ascii_case("localhost")
-        || name.eq_ignore_ascii_case("localhost.localdomain");
-    !is_loopback && !name.starts_with(['[', '@', '#']) && validate_etrn_argument(name).is_ok()
+/// `name` as an ETRN argument, unless it is one to skip.
+fn worth_asking_for(name: &str) -> Option<EtrnArgument> {
+    let is_loopback = same_name(name, "localhost") || same_name(name, "localhost.localdomain");
+    if is_loopback || name.starts_with(['[', '@', '#']) {
+        return None;
+    }
+    EtrnArgument::parse(name).ok()
 }
 
 /// Joins continuation lines (starting with a space or tab) onto the line
@@ -229,7 +234,9 @@ Fw/etc/mail/relay-domains
 
     fn merged(canonical: &str, cf: &str, file: &str) -> String {
         let words = |list: &str| list.split(' ').map(str::to_owned).collect::<Vec<_>>();
-        merge_names(canonical, &words(cf), &words(file)).join(" ")
+        let merged = merge_names(canonical, &words(cf), &words(file));
+        let shown: Vec<&str> = merged.iter().map(|a| &**a).collect();
+        shown.join(" ")
     }
 
     #[test]
@@ -298,7 +305,8 @@ Fw/etc/mail/relay-domains
     fn cf_to_arguments_end_to_end() {
         let accepted = parse_cf(DEBIAN_EXCERPT);
         let from_file = parse_class_file("example.net\nbar\n", false);
-        let arguments = merge_names("mail.example.org", &accepted.names, &from_file);
+        let merged = merge_names("mail.example.org", &accepted.names, &from_file);
+        let arguments: Vec<&str> = merged.iter().map(|a| &**a).collect();
         assert_eq!(
             arguments,
             [

@@ -3,22 +3,22 @@
 
 use std::fmt;
 
-use crate::smtp::reply::{
-    ETRN_N_PENDING_STARTED, ETRN_NO_MESSAGES, ETRN_NODE_NOT_ALLOWED, ETRN_PENDING_STARTED,
-    ETRN_QUEUING_STARTED, ETRN_UNABLE_TO_QUEUE,
-};
+use crate::exit::etrn::{ACCEPTED, REFUSED, UNREACHABLE};
+use crate::names::{EtrnArgument, HostName};
 use crate::smtp::{Error, Reply};
 
-/// Exit status: every ETRN was accepted (2xx).
-pub const EXIT_OK: u8 = 0;
-/// Exit status: the server answered, but ETRN is not supported or some
-/// ETRN was refused.
-pub const EXIT_REFUSED: u8 = 1;
-/// Exit status: usage or configuration error; nothing was sent.
-pub const EXIT_USAGE: u8 = crate::args::EXIT_USAGE;
-/// Exit status: the server could not be reached, greeted, or finish the
-/// dialogue in time, or TLS was required and failed.
-pub const EXIT_UNREACHABLE: u8 = 3;
+/// RFC 1985 §5: queuing started.
+pub const ETRN_QUEUING_STARTED: u16 = 250;
+/// RFC 1985 §5: OK, no messages waiting for the node.
+pub const ETRN_NO_MESSAGES: u16 = 251;
+/// RFC 1985 §5: OK, pending messages for the node started.
+pub const ETRN_PENDING_STARTED: u16 = 252;
+/// RFC 1985 §5: OK, `<n>` pending messages for the node started.
+pub const ETRN_N_PENDING_STARTED: u16 = 253;
+/// RFC 1985 §5: unable to queue messages for the node.
+pub const ETRN_UNABLE_TO_QUEUE: u16 = 458;
+/// RFC 1985 §5: node not allowed.
+pub const ETRN_NODE_NOT_ALLOWED: u16 = 459;
 
 /// The meaning of one ETRN reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,11 +52,23 @@ fn first_number(text: &str) -> Option<u64> {
         .and_then(|digits| digits.parse().ok())
 }
 
+/// `-v`'s result line for one client, after `CLIENT: `.
+pub fn describe(answer: &EtrnAnswer, reply: &Reply) -> String {
+    match answer {
+        EtrnAnswer::Accepted { pending: Some(n) } => {
+            format!("accepted, {n} messages pending ({reply})")
+        }
+        EtrnAnswer::Accepted { pending: None } => format!("accepted ({reply})"),
+        EtrnAnswer::Refused => format!("refused ({reply})"),
+        EtrnAnswer::Failed => format!("failed ({reply})"),
+    }
+}
+
 /// How the session with one server ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum SessionOutcome {
     /// Every client was asked; their replies in order.
-    Asked(Vec<(String, Reply)>),
+    Asked(Vec<(EtrnArgument, Reply)>),
     /// The server does not offer ETRN (not in EHLO, or only HELO works).
     NotSupported(String),
     /// Unreachable, not greeted `220`, timed out, broken dialogue, or
@@ -66,13 +78,13 @@ pub enum Outcome {
     HelloRefused(Error),
 }
 
-impl Outcome {
+impl SessionOutcome {
     /// This server's exit status.
     pub fn exit_status(&self) -> u8 {
         match self {
-            Outcome::Asked(replies) if replies.iter().all(|(_, r)| r.is_positive()) => EXIT_OK,
-            Outcome::Asked(_) | Outcome::NotSupported(_) | Outcome::HelloRefused(_) => EXIT_REFUSED,
-            Outcome::Unreachable(_) => EXIT_UNREACHABLE,
+            Self::Asked(replies) if replies.iter().all(|(_, r)| r.is_positive()) => ACCEPTED,
+            Self::Asked(_) | Self::NotSupported(_) | Self::HelloRefused(_) => REFUSED,
+            Self::Unreachable(_) => UNREACHABLE,
         }
     }
 
@@ -80,10 +92,10 @@ impl Outcome {
     /// server may not be up yet): unreachable, or a 4xx answer.
     pub fn worth_retrying(&self) -> bool {
         match self {
-            Outcome::Unreachable(_) => true,
-            Outcome::HelloRefused(error) => error.is_transient(),
-            Outcome::Asked(replies) => replies.iter().any(|(_, r)| r.is_transient()),
-            Outcome::NotSupported(_) => false,
+            Self::Unreachable(_) => true,
+            Self::HelloRefused(error) => error.is_transient(),
+            Self::Asked(replies) => replies.iter().any(|(_, r)| r.is_transient()),
+            Self::NotSupported(_) => false,
         }
     }
 }
@@ -91,21 +103,21 @@ impl Outcome {
 /// The worst of several exit statuses (the highest number: 3 unreachable
 /// above 2 configuration above 1 refused above 0).
 pub fn worst(statuses: impl IntoIterator<Item = u8>) -> u8 {
-    statuses.into_iter().max().unwrap_or(EXIT_OK)
+    statuses.into_iter().max().unwrap_or(ACCEPTED)
 }
 
 /// One line for a group in `--etrn-hosts` mode, e.g.
 /// `s1: 2 of 2 ETRN accepted (250 Queuing started)`.
 pub struct Summary<'a> {
-    pub server: &'a str,
-    pub outcome: &'a Outcome,
+    pub server: &'a HostName,
+    pub outcome: &'a SessionOutcome,
 }
 
 impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let server = self.server;
         match self.outcome {
-            Outcome::Asked(replies) => {
+            SessionOutcome::Asked(replies) => {
                 let accepted = replies.iter().filter(|(_, r)| r.is_positive()).count();
                 write!(f, "{server}: {accepted} of {} ETRN accepted", replies.len())?;
                 let telling = replies
@@ -120,8 +132,10 @@ impl fmt::Display for Summary<'_> {
                     None => Ok(()),
                 }
             }
-            Outcome::NotSupported(why) => write!(f, "{server}: ETRN not supported ({why})"),
-            Outcome::Unreachable(error) | Outcome::HelloRefused(error) => write!(f, "{error}"),
+            SessionOutcome::NotSupported(why) => write!(f, "{server}: ETRN not supported ({why})"),
+            SessionOutcome::Unreachable(error) | SessionOutcome::HelloRefused(error) => {
+                write!(f, "{error}")
+            }
         }
     }
 }
@@ -163,54 +177,55 @@ mod tests {
         }
     }
 
+    fn asked(replies: &[(&str, u16, &str)]) -> SessionOutcome {
+        let replies = replies.iter().map(|(client, code, text)| {
+            let client = EtrnArgument::parse(client).expect("a valid argument");
+            (client, reply(*code, text))
+        });
+        SessionOutcome::Asked(replies.collect())
+    }
+
     #[test]
     fn exit_status_and_retry() {
-        let ok = Outcome::Asked(vec![
-            ("a".into(), reply(250, "ok")),
-            ("b".into(), reply(251, "")),
-        ]);
-        assert_eq!(ok.exit_status(), EXIT_OK);
-        assert!(!ok.worth_retrying());
-        let refused = Outcome::Asked(vec![
-            ("a".into(), reply(250, "ok")),
-            ("b".into(), reply(459, "no")),
-        ]);
-        assert_eq!(refused.exit_status(), EXIT_REFUSED);
-        assert!(refused.worth_retrying());
-        let syntax = Outcome::Asked(vec![("a".into(), reply(501, "bad"))]);
-        assert_eq!(syntax.exit_status(), EXIT_REFUSED);
-        assert!(!syntax.worth_retrying());
-        let unsupported = Outcome::NotSupported("not in EHLO reply".into());
-        assert_eq!(unsupported.exit_status(), EXIT_REFUSED);
-        assert!(!unsupported.worth_retrying());
+        let cases = [
+            (asked(&[("a", 250, "ok"), ("b", 251, "")]), ACCEPTED, false),
+            (asked(&[("a", 250, "ok"), ("b", 459, "no")]), REFUSED, true),
+            (asked(&[("a", 501, "bad")]), REFUSED, false),
+            (
+                SessionOutcome::NotSupported("not in EHLO reply".into()),
+                REFUSED,
+                false,
+            ),
+        ];
+        for (outcome, status, retry) in cases {
+            assert_eq!(outcome.exit_status(), status, "{outcome:?}");
+            assert_eq!(outcome.worth_retrying(), retry, "{outcome:?}");
+        }
         assert_eq!(worst([0, 3, 1]), 3);
         assert_eq!(worst([]), 0);
     }
 
     #[test]
     fn summary_lines() {
-        let ok = Outcome::Asked(vec![
-            ("a".into(), reply(250, "Queuing started")),
-            ("b".into(), reply(250, "Queuing started")),
-        ]);
-        let line = Summary {
-            server: "s1",
-            outcome: &ok,
+        let server = HostName::parse("s1").expect("a valid name");
+        for (outcome, line) in [
+            (
+                asked(&[("a", 250, "Queuing started"), ("b", 250, "Queuing started")]),
+                "s1: 2 of 2 ETRN accepted (250 Queuing started)",
+            ),
+            (
+                asked(&[
+                    ("a", 250, "Queuing started"),
+                    ("b", 459, "<b>: service unavailable"),
+                ]),
+                "s1: 1 of 2 ETRN accepted (b: 459 <b>: service unavailable)",
+            ),
+        ] {
+            let summary = Summary {
+                server: &server,
+                outcome: &outcome,
+            };
+            assert_eq!(summary.to_string(), line);
         }
-        .to_string();
-        assert_eq!(line, "s1: 2 of 2 ETRN accepted (250 Queuing started)");
-        let mixed = Outcome::Asked(vec![
-            ("a".into(), reply(250, "Queuing started")),
-            ("b".into(), reply(459, "<b>: service unavailable")),
-        ]);
-        let line = Summary {
-            server: "s1",
-            outcome: &mixed,
-        }
-        .to_string();
-        assert_eq!(
-            line,
-            "s1: 1 of 2 ETRN accepted (b: 459 <b>: service unavailable)"
-        );
     }
 }

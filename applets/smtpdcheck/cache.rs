@@ -12,16 +12,18 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::files;
+
 /// The file's first line; another first line means another format.
 const HEADER: &str = "# smtpbox smtpdcheck cache v1";
 /// A bigger file is not ours (MAX_ENTRIES lines are far less).
-const MAX_FILE_LEN: u64 = 64 * 1024;
+const MAX_FILE_LEN: usize = 64 * 1024;
 /// The most entries kept; the oldest go first.
 const MAX_ENTRIES: usize = 1024;
 /// Default lifetime of an "up" result: short, a primary that died must be
@@ -136,13 +138,11 @@ fn read_own_file(path: &Path) -> Option<String> {
     let meta = file.metadata().ok()?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    if !meta.is_file() || meta.uid() != euid || meta.len() > MAX_FILE_LEN {
+    if !meta.is_file() || meta.uid() != euid {
         return None;
     }
-    // Sized from the metadata: one read(2) for the usual file, not four.
-    let mut text = String::with_capacity(usize::try_from(meta.len()).ok()? + 1);
-    file.take(MAX_FILE_LEN).read_to_string(&mut text).ok()?;
-    Some(text)
+    let bytes = files::read_open(file, path, MAX_FILE_LEN).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Parses the file; a wrong header means an empty cache, a bad line is

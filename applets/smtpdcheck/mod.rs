@@ -10,12 +10,14 @@
 //! recent results. This file is the command line and the contract.
 
 use std::ffi::OsString;
-use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
-use crate::args::{parse_or_status, parse_seconds};
-use crate::runtime::print_stdout;
+use crate::applet::{AppletError, AppletResult, parse_command_line};
+use crate::args::Seconds;
+use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
+use crate::names::HostName;
+use crate::report::Reporter;
 
 pub mod cache;
 pub mod decide;
@@ -23,17 +25,13 @@ pub mod probe;
 pub mod servers;
 
 use decide::Verdict;
-use probe::{Outcome, Report, Settings};
-use servers::{Server, check_name, parse_server};
-
-/// Exit status: none of the servers is available.
-pub const EXIT_NONE_AVAILABLE: u8 = 0;
-/// Exit status: a server is available; its name is on stdout.
-pub const EXIT_AVAILABLE: u8 = 1;
-/// Exit status: usage or system error (also clap's usage errors).
-pub const EXIT_ERROR: u8 = crate::args::EXIT_USAGE;
+use probe::{ProbeSettings, Report, ServerOutcome};
+use servers::{Server, parse_server};
 
 const NAME: &str = "smtpdcheck";
+
+/// `--timeout` when not given.
+const DEFAULT_TIMEOUT: Seconds = Seconds(std::time::Duration::from_secs(10));
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
@@ -62,8 +60,8 @@ struct Cli {
 
     /// Seconds to spend on each server (lookup, connect and greeting);
     /// fractions allowed; 0 means no limit
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
-    timeout: Duration,
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
+    timeout: Seconds,
 
     /// TCP port to probe
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]
@@ -74,12 +72,12 @@ struct Cli {
     no_cache: bool,
 
     /// Seconds a "down" result stays in the cache (0: never cached)
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
-    cache_ttl: Duration,
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(cache::DEFAULT_TTL_DOWN))]
+    cache_ttl: Seconds,
 
     /// Seconds an "up" result stays in the cache (0: never cached)
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
-    cache_ttl_up: Duration,
+    #[arg(long, value_name = "SECONDS", default_value_t = Seconds(cache::DEFAULT_TTL_UP))]
+    cache_ttl_up: Seconds,
 
     /// Print one line per server on stderr: address, outcome, milliseconds
     #[arg(short, long)]
@@ -95,109 +93,97 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Runs smtpdcheck; returns its exit status.
-pub fn run(args: Vec<OsString>) -> u8 {
-    let cli: Cli = match parse_or_status(args) {
-        Ok(cli) => cli,
-        Err(status) => return status,
-    };
-    match prepare(&cli) {
-        Ok(servers) => execute(&cli, &servers),
-        Err(message) => {
-            crate::say!("{NAME}: {message}");
-            EXIT_ERROR
-        }
-    }
-}
-
-/// Validates what clap cannot: the server list and the stop target.
-fn prepare(cli: &Cli) -> Result<Vec<Server>, String> {
-    if let Some(stop) = &cli.stop {
-        check_name(stop)
-            .map_err(|reason| format!("invalid --stop '{}': {reason}", stop.escape_debug()))?;
-    }
-    cli.servers
-        .iter()
-        .map(|argument| parse_server(argument).map_err(|err| err.to_string()))
-        .collect()
-}
-
-fn execute(cli: &Cli, servers: &[Server]) -> u8 {
-    let settings = Settings {
+/// Runs smtpdcheck: the answer on stdout and as the exit status.
+pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
+    let cli: Cli = parse_command_line(args)?;
+    reporter.set_verbose(cli.verbose);
+    let (servers, stop) = arguments(&cli)?;
+    let settings = ProbeSettings {
         port: cli.port,
-        timeout: (!cli.timeout.is_zero()).then_some(cli.timeout),
+        timeout: cli.timeout.limit(),
     };
     let cache_path = if cli.no_cache {
         None
     } else {
         cache::default_path()
     };
-    let mut cache = cache::Cache::new(cli.cache_ttl_up, cli.cache_ttl);
+    let mut cache = cache::Cache::new(cli.cache_ttl_up.duration(), cli.cache_ttl.duration());
     if let Some(path) = &cache_path {
         cache.load(path);
     }
-    let checked = probe::check(servers, cli.stop.as_deref(), &settings, &mut cache);
-    let report = match checked {
-        Ok(Ok(report)) => report,
-        Ok(Err(stop_error)) => {
-            crate::say!("{NAME}: --stop: {stop_error}");
-            return EXIT_ERROR;
-        }
-        Err(err) => {
-            crate::say!("{NAME}: cannot start the async runtime: {err}");
-            return EXIT_ERROR;
-        }
-    };
-    let status = answer(&report, servers);
-    if cli.verbose {
-        explain(&report, servers);
-    }
+    let report = probe::check(&servers, stop.as_ref(), &settings, &mut cache)
+        .map_err(|error| AppletError::new(exit::USAGE, error))?;
+    let status = answer(&report, &servers, reporter);
+    explain(&report, &servers, reporter);
     if let Some(path) = cache_path.filter(|_| cache.has_news()) {
         if let Err(err) = cache.save(&path, cache::now_ms()) {
-            if cli.verbose {
-                crate::say!("{NAME}: cache not updated: {}: {err}", path.display());
-            }
+            reporter.detail(format_args!("cache not updated: {}: {err}", path.display()));
         }
     }
-    status
+    Ok(status)
+}
+
+/// Checks what clap cannot: the server list and the stop target.
+fn arguments(cli: &Cli) -> Result<(Vec<Server>, Option<HostName>), AppletError> {
+    let stop = match &cli.stop {
+        Some(stop) => Some(HostName::parse(stop).map_err(|reason| {
+            AppletError::usage(format_args!(
+                "invalid --stop '{}': {reason}",
+                stop.escape_debug()
+            ))
+        })?),
+        None => None,
+    };
+    let servers = cli
+        .servers
+        .iter()
+        .map(|argument| parse_server(argument).map_err(AppletError::usage))
+        .collect::<Result<_, _>>()?;
+    Ok((servers, stop))
 }
 
 /// Prints the contract's answer; returns the exit status. A closed stdout
 /// does not change the status: the answer is the exit status.
-fn answer(report: &Report, servers: &[Server]) -> u8 {
+fn answer(report: &Report, servers: &[Server], reporter: &Reporter) -> u8 {
     match report.verdict {
         Verdict::Available(index) => {
-            let _ = print_stdout(&format!("{}\n", servers[index].name));
-            EXIT_AVAILABLE
+            let _ = reporter.answer(&format!("{}\n", servers[index].name));
+            AVAILABLE
         }
-        Verdict::NoneAvailable => EXIT_NONE_AVAILABLE,
+        Verdict::NoneAvailable => NONE_AVAILABLE,
     }
 }
 
 /// `-v`: one line per server on stderr.
-fn explain(report: &Report, servers: &[Server]) {
+fn explain(report: &Report, servers: &[Server], reporter: &Reporter) {
+    if !reporter.is_verbose() {
+        return;
+    }
     for (server, (outcome, ms)) in servers.iter().zip(&report.outcomes) {
         let ms = ms.map_or(String::new(), |ms| format!(", {ms} ms"));
         let line = match outcome {
-            Outcome::NotNeeded => "not needed for the answer".to_owned(),
-            Outcome::Skipped => "skipped (the --stop server, after it, or its peer)".to_owned(),
-            Outcome::Up { address, cached } => {
+            ServerOutcome::NotNeeded => "not needed for the answer".to_owned(),
+            ServerOutcome::Skipped => {
+                "skipped (the --stop server, after it, or its peer)".to_owned()
+            }
+            ServerOutcome::Up { address, cached } => {
                 let how = if *cached { "cached" } else { "220" };
                 format!("({address}): up, {how}{ms}")
             }
-            Outcome::Down { error: None } => format!("down, cached{ms}"),
-            Outcome::LookupFailed(error) | Outcome::Down { error: Some(error) } => {
+            ServerOutcome::Down { error: None } => format!("down, cached{ms}"),
+            ServerOutcome::LookupFailed(error) | ServerOutcome::Down { error: Some(error) } => {
                 let address = error.address.map_or(String::new(), |a| format!("({a}): "));
                 format!("{address}down: {}: {}{ms}", error.phase, error.kind)
             }
         };
-        crate::say!("{NAME}: {}: {line}", server.name);
+        reporter.detail(format_args!("{}: {line}", server.name));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("smtpdcheck").chain(args.iter().copied()))
@@ -208,11 +194,13 @@ mod tests {
         let cli =
             parse(&["--stop", "192.0.2.1", "--timeout", "2.5", "10:a", "20:b"]).expect("valid");
         assert_eq!(cli.stop.as_deref(), Some("192.0.2.1"));
-        assert_eq!(cli.timeout, Duration::from_millis(2500));
+        assert_eq!(cli.timeout.limit(), Some(Duration::from_millis(2500)));
         assert_eq!(cli.servers, ["10:a", "20:b"]);
         assert_eq!(cli.port, 25);
         let cli = parse(&["--timeout=0", "a"]).expect("valid");
-        assert!(cli.timeout.is_zero());
+        assert_eq!(cli.timeout.limit(), None);
+        assert_eq!(cli.cache_ttl_up.duration(), cache::DEFAULT_TTL_UP);
+        assert_eq!(cli.cache_ttl.duration(), cache::DEFAULT_TTL_DOWN);
     }
 
     #[test]
@@ -226,16 +214,16 @@ mod tests {
             &[],
         ] {
             let err = parse(args).expect_err("must be refused");
-            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert_eq!(err.exit_code(), i32::from(exit::USAGE), "{args:?}");
         }
     }
 
     #[test]
     fn server_errors_are_one_line() {
         let cli = parse(&["10:a", "x:b"]).expect("clap accepts any text");
-        let message = prepare(&cli).expect_err("bad prio");
+        let message = arguments(&cli).expect_err("bad prio").to_string();
         assert_eq!(message, "invalid server 'x:b': priority must be 0 to 65535");
         let cli = parse(&["--stop", "", "a"]).expect("clap accepts any text");
-        assert!(prepare(&cli).is_err());
+        assert!(arguments(&cli).is_err());
     }
 }

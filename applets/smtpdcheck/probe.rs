@@ -11,6 +11,7 @@
 //! answer, no runtime is started at all: a cache hit costs no more than
 //! reading the cache file.
 
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -20,16 +21,16 @@ use tokio::time::Instant;
 
 use super::cache::{self, Cache, Entry};
 use super::decide::{Availability, Board, StopMatch, Verdict};
-use super::servers::{Server, same_name};
+use super::servers::Server;
+use crate::names::{HostName, same_name};
 use crate::runtime::block_on;
 use crate::smtp::race::{CONNECTION_ATTEMPT_DELAY, race};
-use crate::smtp::resolve::ip_literal;
-use crate::smtp::session::{Limits, lookup};
+use crate::smtp::session::{Limits, lookup, most_telling};
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Error, Session};
 
 /// What the loop needs besides the servers.
-pub struct Settings {
+pub struct ProbeSettings {
     pub port: u16,
     /// Per server: lookup + connect + greeting. `None`: no limit.
     pub timeout: Option<Duration>,
@@ -37,7 +38,7 @@ pub struct Settings {
 
 /// What is known about one server, for `-v`.
 #[derive(Debug, Default)]
-pub enum Outcome {
+pub enum ServerOutcome {
     /// Not needed for the answer, or not finished when it was found.
     #[default]
     NotNeeded,
@@ -58,8 +59,28 @@ pub enum Outcome {
 pub struct Report {
     pub verdict: Verdict,
     /// One per server, in list order, with milliseconds since the start.
-    pub outcomes: Vec<(Outcome, Option<u128>)>,
+    pub outcomes: Vec<(ServerOutcome, Option<u128>)>,
 }
+
+/// Why a run has no answer (exit 2).
+#[derive(Debug)]
+pub enum CheckError {
+    /// The async runtime could not start.
+    Runtime(io::Error),
+    /// `--stop` names a host that cannot be looked up.
+    Stop(Error),
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Runtime(err) => write!(f, "cannot start the async runtime: {err}"),
+            CheckError::Stop(error) => write!(f, "--stop: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for CheckError {}
 
 /// Network work the answer waits for.
 #[derive(Debug, PartialEq)]
@@ -76,20 +97,20 @@ enum Event {
     Probed(usize, Result<SocketAddr, Vec<Error>>),
 }
 
-/// Runs the checks. The outer `Err`: the async runtime could not start.
-/// The inner `Err` only when `--stop` names a host that cannot be looked
-/// up (exit 2).
+/// Runs the checks: the verdict, or why there is none.
 pub fn check(
     servers: &[Server],
-    stop: Option<&str>,
-    settings: &Settings,
+    stop: Option<&HostName>,
+    settings: &ProbeSettings,
     cache: &mut Cache,
-) -> io::Result<Result<Report, Error>> {
+) -> Result<Report, CheckError> {
     let mut run = Run::new(servers, stop, settings);
     if let Some(verdict) = run.settle(cache) {
-        return Ok(Ok(run.into_report(verdict)));
+        return Ok(run.into_report(verdict));
     }
     block_on(run.drive(cache))
+        .map_err(CheckError::Runtime)?
+        .map_err(CheckError::Stop)
 }
 
 /// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a
@@ -100,7 +121,7 @@ fn canonical_ip(address: &SocketAddr) -> IpAddr {
 
 struct Run<'a> {
     servers: &'a [Server],
-    settings: &'a Settings,
+    settings: &'a ProbeSettings,
     limits: Limits,
     start: Instant,
     board: Board,
@@ -109,7 +130,7 @@ struct Run<'a> {
     /// `Some` once the `--stop` target's addresses are known.
     stop_addresses: Option<Vec<IpAddr>>,
     started: Vec<bool>,
-    outcomes: Vec<(Outcome, Option<u128>)>,
+    outcomes: Vec<(ServerOutcome, Option<u128>)>,
     /// Queued, not yet started.
     jobs: Vec<Job>,
     tasks: JoinSet<Event>,
@@ -118,7 +139,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Takes IP literals as looked up and queues every other lookup, the
     /// `--stop` target's too.
-    fn new(servers: &'a [Server], stop: Option<&str>, settings: &'a Settings) -> Run<'a> {
+    fn new(servers: &'a [Server], stop: Option<&HostName>, settings: &'a ProbeSettings) -> Run<'a> {
         let start = Instant::now();
         let limits = Limits {
             overall: settings.timeout.and_then(|t| start.checked_add(t)),
@@ -135,7 +156,10 @@ impl<'a> Run<'a> {
             stop_given: stop.is_some(),
             stop_addresses: None,
             started: vec![false; servers.len()],
-            outcomes: servers.iter().map(|_| (Outcome::NotNeeded, None)).collect(),
+            outcomes: servers
+                .iter()
+                .map(|_| (ServerOutcome::NotNeeded, None))
+                .collect(),
             jobs: Vec::new(),
             tasks: JoinSet::new(),
         };
@@ -145,15 +169,15 @@ impl<'a> Run<'a> {
                     run.board.set_stop_match(index, StopMatch::Yes);
                 }
             }
-            match ip_literal(stop) {
+            match stop.ip() {
                 Some(ip) => run.stop_addresses = Some(vec![ip.to_canonical()]),
-                None => run.jobs.push(Job::LookUpStop(stop.to_owned())),
+                None => run.jobs.push(Job::LookUpStop(stop.to_string())),
             }
         }
         for (index, server) in servers.iter().enumerate() {
-            match ip_literal(&server.name) {
+            match server.name.ip() {
                 Some(ip) => run.addresses[index] = Some(vec![SocketAddr::new(ip, settings.port)]),
-                None => run.jobs.push(Job::LookUp(index, server.name.clone())),
+                None => run.jobs.push(Job::LookUp(index, server.name.to_string())),
             }
         }
         run.update_stop_matches();
@@ -198,7 +222,7 @@ impl<'a> Run<'a> {
                     .tasks
                     .spawn(async move { Event::Looked(index, lookup(&name, port, limits).await) }),
                 Job::Probe(index, addresses) => {
-                    let name = self.servers[index].name.clone();
+                    let name = self.servers[index].name.to_string();
                     self.tasks.spawn(probe(index, name, addresses, limits))
                 }
             };
@@ -223,7 +247,7 @@ impl<'a> Run<'a> {
             Event::Looked(index, Err(error)) => {
                 self.addresses[index] = Some(Vec::new());
                 self.board.set_availability(index, Availability::Down);
-                self.record(index, Outcome::LookupFailed(error));
+                self.record(index, ServerOutcome::LookupFailed(error));
             }
             Event::Probed(index, result) => self.finish_probe(index, result, cache),
         }
@@ -271,7 +295,7 @@ impl<'a> Run<'a> {
                 self.board.set_availability(index, Availability::Up);
                 self.record(
                     index,
-                    Outcome::Up {
+                    ServerOutcome::Up {
                         address: *up,
                         cached: true,
                     },
@@ -285,7 +309,7 @@ impl<'a> Run<'a> {
                 .collect();
             if to_probe.is_empty() {
                 self.board.set_availability(index, Availability::Down);
-                self.record(index, Outcome::Down { error: None });
+                self.record(index, ServerOutcome::Down { error: None });
                 continue;
             }
             self.jobs.push(Job::Probe(index, to_probe));
@@ -305,7 +329,7 @@ impl<'a> Run<'a> {
                 self.board.set_availability(index, Availability::Up);
                 self.record(
                     index,
-                    Outcome::Up {
+                    ServerOutcome::Up {
                         address,
                         cached: false,
                     },
@@ -318,13 +342,13 @@ impl<'a> Run<'a> {
                     }
                 }
                 self.board.set_availability(index, Availability::Down);
-                let error = crate::smtp::session::most_telling(failures);
-                self.record(index, Outcome::Down { error: Some(error) });
+                let error = most_telling(failures);
+                self.record(index, ServerOutcome::Down { error: Some(error) });
             }
         }
     }
 
-    fn record(&mut self, index: usize, outcome: Outcome) {
+    fn record(&mut self, index: usize, outcome: ServerOutcome) {
         self.outcomes[index] = (outcome, Some(self.start.elapsed().as_millis()));
     }
 
@@ -332,7 +356,7 @@ impl<'a> Run<'a> {
     fn mark_skipped(&mut self) {
         for index in 0..self.servers.len() {
             if self.board.excluded(index) {
-                self.outcomes[index].0 = Outcome::Skipped;
+                self.outcomes[index].0 = ServerOutcome::Skipped;
             }
         }
     }
@@ -361,7 +385,7 @@ mod tests {
     use crate::smtpdcheck::servers::parse_server;
     use std::collections::HashMap;
 
-    const SETTINGS: Settings = Settings {
+    const SETTINGS: ProbeSettings = ProbeSettings {
         port: 25,
         timeout: None,
     };
@@ -399,7 +423,7 @@ mod tests {
         let report = run.into_report(Verdict::Available(0));
         assert!(matches!(
             report.outcomes[0].0,
-            Outcome::Up { cached: true, .. }
+            ServerOutcome::Up { cached: true, .. }
         ));
     }
 
@@ -435,20 +459,22 @@ mod tests {
     fn a_literal_stop_matches_by_address_at_once() {
         // `::ffff:127.0.0.1` is how a dual-stack socket writes 127.0.0.1.
         let list = servers(&["10:127.0.0.2", "20:127.0.0.1", "30:127.0.0.3"]);
-        let mut run = Run::new(&list, Some("::ffff:127.0.0.1"), &SETTINGS);
+        let stop = HostName::parse("::ffff:127.0.0.1").expect("a literal");
+        let mut run = Run::new(&list, Some(&stop), &SETTINGS);
         let known = cache(&[("127.0.0.2", false)]);
         assert_eq!(run.settle(&known), Some(Verdict::NoneAvailable));
         assert_eq!(run.jobs, []);
         let report = run.into_report(Verdict::NoneAvailable);
-        assert!(matches!(report.outcomes[1].0, Outcome::Skipped));
-        assert!(matches!(report.outcomes[2].0, Outcome::Skipped));
+        assert!(matches!(report.outcomes[1].0, ServerOutcome::Skipped));
+        assert!(matches!(report.outcomes[2].0, ServerOutcome::Skipped));
     }
 
     #[test]
     fn a_stop_name_is_looked_up_before_any_answer() {
         // An unresolvable --stop is exit 2 even when a server is up.
         let list = servers(&["127.0.0.1"]);
-        let mut run = Run::new(&list, Some("mx.test"), &SETTINGS);
+        let stop = HostName::parse("mx.test").expect("a name");
+        let mut run = Run::new(&list, Some(&stop), &SETTINGS);
         assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
         assert_eq!(run.jobs, [Job::LookUpStop("mx.test".to_owned())]);
     }

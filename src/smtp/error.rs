@@ -108,6 +108,17 @@ pub struct Error {
 }
 
 impl Error {
+    /// What failed talking to `server` (as the user named it), at
+    /// `address` once there was one, in `phase`.
+    pub fn new(server: &str, address: Option<SocketAddr>, phase: Phase, kind: ErrorKind) -> Error {
+        Error {
+            server: server.to_owned(),
+            address,
+            phase,
+            kind,
+        }
+    }
+
     /// The reply that caused the failure, if the server sent one.
     pub fn reply(&self) -> Option<&Reply> {
         match &self.kind {
@@ -166,15 +177,15 @@ mod tests {
 
     #[test]
     fn display_names_server_address_phase_and_reply() {
-        let error = Error {
-            server: "mx1.example".into(),
-            address: Some("192.0.2.1:25".parse().expect("literal")),
-            phase: Phase::Greeting,
-            kind: ErrorKind::Rejected(Reply {
+        let error = Error::new(
+            "mx1.example",
+            Some("192.0.2.1:25".parse().expect("literal")),
+            Phase::Greeting,
+            ErrorKind::Rejected(Reply {
                 code: 554,
                 text: "go away".into(),
             }),
-        };
+        );
         assert_eq!(
             error.to_string(),
             "mx1.example (192.0.2.1:25): greeting: 554 go away"
@@ -184,12 +195,12 @@ mod tests {
 
     #[test]
     fn display_without_address() {
-        let error = Error {
-            server: "nowhere.invalid".into(),
-            address: None,
-            phase: Phase::Lookup,
-            kind: ErrorKind::Lookup("no address".into()),
-        };
+        let error = Error::new(
+            "nowhere.invalid",
+            None,
+            Phase::Lookup,
+            ErrorKind::Lookup("no address".into()),
+        );
         assert_eq!(error.to_string(), "nowhere.invalid: lookup: no address");
         assert!(error.is_transient());
     }

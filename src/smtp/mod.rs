@@ -25,7 +25,5 @@ pub use error::{Error, ErrorKind, Phase};
 pub use reply::Reply;
 pub use session::{Hello, Limits, Session};
 
-/// RFC 1985 §3: the EHLO keyword that advertises ETRN.
-pub const EXT_ETRN: u32 = smtp_proto::EXT_ETRN;
 /// RFC 3207 §4: the EHLO keyword that advertises STARTTLS.
 pub const EXT_STARTTLS: u32 = smtp_proto::EXT_START_TLS;

@@ -16,18 +16,6 @@ pub const CLOSING: u16 = 221;
 pub const OK: u16 = 250;
 /// RFC 5321 §4.2.3: service not available, closing the channel.
 pub const SERVICE_NOT_AVAILABLE: u16 = 421;
-/// RFC 1985 §5: queuing started.
-pub const ETRN_QUEUING_STARTED: u16 = 250;
-/// RFC 1985 §5: OK, no messages waiting for the node.
-pub const ETRN_NO_MESSAGES: u16 = 251;
-/// RFC 1985 §5: OK, pending messages for the node started.
-pub const ETRN_PENDING_STARTED: u16 = 252;
-/// RFC 1985 §5: OK, `<n>` pending messages for the node started.
-pub const ETRN_N_PENDING_STARTED: u16 = 253;
-/// RFC 1985 §5: unable to queue messages for the node.
-pub const ETRN_UNABLE_TO_QUEUE: u16 = 458;
-/// RFC 1985 §5: node not allowed.
-pub const ETRN_NODE_NOT_ALLOWED: u16 = 459;
 
 /// The most we read of one reply, all its lines together: smtp-proto's own
 /// limit (4 KiB). RFC 5321 §4.5.3.1.5 sets 512 octets per line and no line

@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::names::ip_literal;
+
 /// A server as given: an IP literal (used without a lookup) or a name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Host {
@@ -19,15 +21,6 @@ impl Host {
             None => Host::Name(text.to_owned()),
         }
     }
-}
-
-/// The address in an IP literal, bare or in brackets.
-pub fn ip_literal(text: &str) -> Option<IpAddr> {
-    let inner = text
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or(text);
-    inner.parse().ok()
 }
 
 /// Every address of `host` on `port`, in the resolver's order, without

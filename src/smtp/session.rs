@@ -35,9 +35,10 @@ const NO_CLIENT_TIMEOUT: Duration = Duration::MAX;
 /// How long each wait of a dialogue may take.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Limits {
-    /// A deadline for the whole dialogue (smtpdcheck's per-server limit).
+    /// A deadline for the whole dialogue, lookup included.
     pub overall: Option<Instant>,
-    /// A limit for each phase on its own (etrn's `--timeout`).
+    /// A limit for each phase on its own (connect, greeting, each reply,
+    /// TLS handshake); a timeout error names it.
     pub per_phase: Option<Duration>,
 }
 
@@ -123,12 +124,7 @@ impl Session {
         limits: Limits,
         transcript: Transcript,
     ) -> Result<Session, Error> {
-        let error = |phase, kind| Error {
-            server: server.to_owned(),
-            address: Some(address),
-            phase,
-            kind,
-        };
+        let error = |phase, kind| Error::new(server, Some(address), phase, kind);
         let tcp = match within(limits.deadline(), TcpStream::connect(address)).await {
             Some(Ok(tcp)) => tcp,
             Some(Err(err)) => return Err(error(Phase::Connect, ErrorKind::Io(err))),
@@ -209,7 +205,6 @@ impl Session {
         if self.client.stream.has_buffered() {
             return Err(self.error(Phase::StartTls, ErrorKind::PlaintextAfterStartTls));
         }
-        let handshake_error = self.error(Phase::TlsHandshake, ErrorKind::Closed);
         let Session {
             client,
             server,
@@ -217,27 +212,16 @@ impl Session {
             limits,
         } = self;
         let (stream, mut transcript) = client.stream.into_parts();
+        let handshake_error = |kind| Error::new(&server, Some(address), Phase::TlsHandshake, kind);
         let Stream::Plain(tcp) = stream else {
-            return Err(Error {
-                kind: ErrorKind::Tls("TLS is already active".to_owned()),
-                ..handshake_error
-            });
+            let active = ErrorKind::Tls("TLS is already active".to_owned());
+            return Err(handshake_error(active));
         };
         let name = tls::server_name(&server, address.ip());
         let tls = match within(limits.deadline(), connector.connect(name, tcp)).await {
             Some(Ok(tls)) => tls,
-            Some(Err(err)) => {
-                return Err(Error {
-                    kind: ErrorKind::Tls(err.to_string()),
-                    ..handshake_error
-                });
-            }
-            None => {
-                return Err(Error {
-                    kind: ErrorKind::TimedOut(limits.named_limit()),
-                    ..handshake_error
-                });
-            }
+            Some(Err(err)) => return Err(handshake_error(ErrorKind::Tls(err.to_string()))),
+            None => return Err(handshake_error(ErrorKind::TimedOut(limits.named_limit()))),
         };
         transcript.note(&describe_tls(&tls));
         Ok(Session {
@@ -295,23 +279,13 @@ impl Session {
     }
 
     fn error(&self, phase: Phase, kind: ErrorKind) -> Error {
-        Error {
-            server: self.server.clone(),
-            address: Some(self.address),
-            phase,
-            kind,
-        }
+        Error::new(&self.server, Some(self.address), phase, kind)
     }
 }
 
 /// Resolves `server` within the limits, in RFC 8305 order.
 pub async fn lookup(server: &str, port: u16, limits: Limits) -> Result<Vec<SocketAddr>, Error> {
-    let error = |kind| Error {
-        server: server.to_owned(),
-        address: None,
-        phase: Phase::Lookup,
-        kind,
-    };
+    let error = |kind| Error::new(server, None, Phase::Lookup, kind);
     match within(limits.deadline(), resolve(&Host::parse(server), port)).await {
         Some(Ok(addresses)) => Ok(interleave_families(&addresses)),
         Some(Err(reason)) => Err(error(ErrorKind::Lookup(reason))),
@@ -330,11 +304,9 @@ pub fn most_telling(failures: Vec<Error>) -> Error {
             best = Some(failure);
         }
     }
-    best.unwrap_or_else(|| Error {
-        server: String::new(),
-        address: None,
-        phase: Phase::Connect,
-        kind: ErrorKind::Lookup("no address".to_owned()),
+    best.unwrap_or_else(|| {
+        let no_address = ErrorKind::Lookup("no address".to_owned());
+        Error::new("", None, Phase::Connect, no_address)
     })
 }
 

@@ -14,8 +14,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::TlsConnector;
 
+use crate::files;
+
 /// A CA file larger than this is not a CA file.
-const MAX_CA_FILE_LEN: u64 = 4 << 20;
+const MAX_CA_FILE_LEN: usize = 4 << 20;
 
 /// When to use STARTTLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,13 +52,12 @@ pub fn connector(policy: &TlsPolicy) -> Result<TlsConnector, String> {
 
 /// A connector that trusts exactly the certificates in `ca_file`.
 fn connector_trusting(ca_file: &Path) -> Result<TlsConnector, String> {
-    let pem = read_ca_file(ca_file)?;
+    let pem = files::read(ca_file, MAX_CA_FILE_LEN).map_err(|error| error.to_string())?;
+    let named = |err: &dyn std::fmt::Display| format!("{}: {err}", ca_file.display());
     let mut roots = rustls::RootCertStore::empty();
     for certificate in CertificateDer::pem_slice_iter(&pem) {
-        let certificate = certificate.map_err(|err| format!("{}: {err}", ca_file.display()))?;
-        roots
-            .add(certificate)
-            .map_err(|err| format!("{}: {err}", ca_file.display()))?;
+        let certificate = certificate.map_err(|err| named(&err))?;
+        roots.add(certificate).map_err(|err| named(&err))?;
     }
     if roots.is_empty() {
         return Err(format!("{}: no certificate found", ca_file.display()));
@@ -67,24 +68,11 @@ fn connector_trusting(ca_file: &Path) -> Result<TlsConnector, String> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    let mut pem = Vec::new();
-    file.take(MAX_CA_FILE_LEN + 1)
-        .read_to_end(&mut pem)
-        .map_err(|err| format!("{}: {err}", path.display()))?;
-    if pem.len() as u64 > MAX_CA_FILE_LEN {
-        return Err(format!("{}: too large for a CA file", path.display()));
-    }
-    Ok(pem)
-}
-
 /// The name the certificate must match: the server's DNS name (also sent
 /// as SNI), or its address when it was given as a literal (no SNI).
 pub fn server_name(server: &str, address: IpAddr) -> ServerName<'static> {
     let name = server.trim_end_matches('.');
-    match super::resolve::ip_literal(name) {
+    match crate::names::ip_literal(name) {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(name.to_owned())
             .unwrap_or_else(|_| ServerName::IpAddress(address.into())),

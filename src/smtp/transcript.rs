@@ -5,22 +5,12 @@
 //! holds its lines; only the winner's are released to the sink, so `-v`
 //! shows one coherent dialogue.
 
-use std::io::Write;
 use std::sync::Arc;
 
 /// Where transcript lines go.
 pub trait Sink: Send + Sync {
     /// Writes one complete line (no line end).
     fn write_line(&self, line: &str);
-}
-
-/// Writes transcript lines to stdout (the legacy etrn `-v` place).
-pub struct Stdout;
-
-impl Sink for Stdout {
-    fn write_line(&self, line: &str) {
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
-    }
 }
 
 /// One connection's transcript.

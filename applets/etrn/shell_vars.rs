@@ -26,7 +26,7 @@ pub type Assignment = (String, String, usize);
 
 /// Why a defaults file cannot be read; the caller adds the file path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DefaultsError {
+pub struct ShellVarsError {
     /// The 1-based line at fault; None when the problem is the whole file.
     pub line: Option<usize>,
     pub problem: Problem,
@@ -48,7 +48,7 @@ pub enum Problem {
     TextAfterValue,
 }
 
-impl fmt::Display for DefaultsError {
+impl fmt::Display for ShellVarsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(line) = self.line {
             write!(f, "line {line}: ")?;
@@ -57,7 +57,7 @@ impl fmt::Display for DefaultsError {
     }
 }
 
-impl std::error::Error for DefaultsError {}
+impl std::error::Error for ShellVarsError {}
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,17 +79,17 @@ impl fmt::Display for Problem {
 }
 
 /// Returns the value of the last assignment to `name`, or None if there is none.
-pub fn find_variable(text: &str, name: &str) -> Result<Option<String>, DefaultsError> {
+pub fn find_variable(text: &str, name: &str) -> Result<Option<String>, ShellVarsError> {
     let assignments = parse_assignments(text)?;
     let last = assignments.into_iter().rfind(|(found, _, _)| found == name);
     Ok(last.map(|(_, value, _)| value))
 }
 
 /// Every assignment in the text, in file order; fails on the first line not understood.
-pub fn parse_assignments(text: &str) -> Result<Vec<Assignment>, DefaultsError> {
+pub fn parse_assignments(text: &str) -> Result<Vec<Assignment>, ShellVarsError> {
     if text.len() > MAX_TEXT_BYTES {
         let problem = Problem::TooLarge { bytes: text.len() };
-        return Err(DefaultsError {
+        return Err(ShellVarsError {
             line: None,
             problem,
         });
@@ -111,9 +111,9 @@ fn is_forbidden_control(c: char) -> bool {
     c.is_control() && c != '\t' && c != '\n'
 }
 
-fn unsupported(line: usize, problem: Problem) -> DefaultsError {
+fn unsupported(line: usize, problem: Problem) -> ShellVarsError {
     let line = Some(line);
-    DefaultsError { line, problem }
+    ShellVarsError { line, problem }
 }
 
 /// Position in the text; `line` counts the newlines consumed so far.
@@ -151,12 +151,12 @@ impl<'a> Cursor<'a> {
         name
     }
 
-    fn error(&self, problem: Problem) -> DefaultsError {
+    fn error(&self, problem: Problem) -> ShellVarsError {
         unsupported(self.line, problem)
     }
 
     /// Names the construct starting here, or `fallback` if it is nothing special.
-    fn problem_here(&self, fallback: Problem) -> DefaultsError {
+    fn problem_here(&self, fallback: Problem) -> ShellVarsError {
         self.error(match self.peek() {
             Some('`') => Problem::CommandSubstitution,
             Some('$') if self.rest.starts_with("$(") => Problem::CommandSubstitution,
@@ -169,7 +169,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Parses one line (more if a quoted value spans lines).
-fn parse_line(cursor: &mut Cursor) -> Result<Option<Assignment>, DefaultsError> {
+fn parse_line(cursor: &mut Cursor) -> Result<Option<Assignment>, ShellVarsError> {
     cursor.skip_blanks();
     let line = cursor.line;
     let mut name = cursor.take_name();
@@ -199,7 +199,7 @@ fn parse_line(cursor: &mut Cursor) -> Result<Option<Assignment>, DefaultsError> 
 }
 
 /// After a value only blanks and a comment may follow on the line.
-fn finish_line(cursor: &mut Cursor) -> Result<(), DefaultsError> {
+fn finish_line(cursor: &mut Cursor) -> Result<(), ShellVarsError> {
     cursor.skip_blanks();
     if !matches!(cursor.peek(), None | Some('\n' | '#')) {
         return Err(cursor.problem_here(Problem::TextAfterValue));
@@ -210,7 +210,7 @@ fn finish_line(cursor: &mut Cursor) -> Result<(), DefaultsError> {
 
 /// Reads a value up to unquoted white space, joining unquoted, '…' and "…"
 /// parts; quoted parts may span lines. `#` inside a word is literal, as in sh.
-fn read_value(cursor: &mut Cursor) -> Result<String, DefaultsError> {
+fn read_value(cursor: &mut Cursor) -> Result<String, ShellVarsError> {
     let mut value = String::new();
     let mut open_quote: Option<(char, usize)> = None; // and the line it opened on
     while let Some(c) = cursor.peek() {
@@ -243,7 +243,11 @@ fn read_value(cursor: &mut Cursor) -> Result<String, DefaultsError> {
 /// caller then consumes that character. Before a newline it joins the lines.
 /// Outside quotes it makes any character literal; inside "…" only `"`, `\`,
 /// `$` and backquote, and before anything else sh keeps the backslash.
-fn read_escape(cursor: &mut Cursor, value: &mut String, quoted: bool) -> Result<(), DefaultsError> {
+fn read_escape(
+    cursor: &mut Cursor,
+    value: &mut String,
+    quoted: bool,
+) -> Result<(), ShellVarsError> {
     cursor.bump();
     match cursor.peek() {
         None if quoted => {} // the caller reports the open quote

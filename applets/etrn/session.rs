@@ -7,14 +7,19 @@ use std::time::Duration;
 
 use tokio_rustls::TlsConnector;
 
-use super::verdict::Outcome;
+use super::verdict::SessionOutcome;
+use crate::names::{EtrnArgument, HostName};
+use crate::report::Reporter;
 use crate::smtp::reply::SERVICE_NOT_AVAILABLE;
 use crate::smtp::tls::{self, TlsMode, TlsPolicy};
-use crate::smtp::transcript::{Sink, Stdout};
-use crate::smtp::{EXT_ETRN, EXT_STARTTLS, Error, ErrorKind, Hello, Limits, Phase, Session};
+use crate::smtp::transcript::Sink;
+use crate::smtp::{EXT_STARTTLS, Error, ErrorKind, Hello, Limits, Phase, Session};
+
+/// RFC 1985 §3: the EHLO keyword that advertises ETRN.
+const EXT_ETRN: u32 = smtp_proto::EXT_ETRN;
 
 /// How to talk to the servers.
-pub struct Settings {
+pub struct SessionSettings {
     pub port: u16,
     /// Limit of each phase; `None`: no limit.
     pub timeout: Option<Duration>,
@@ -24,11 +29,12 @@ pub struct Settings {
     /// Built up front when `--ca-file` is given (a bad file is a usage
     /// error before anything is sent); otherwise built when first needed.
     pub ca_connector: Option<TlsConnector>,
-    /// Show the dialogue on stdout (the legacy `-v`).
-    pub verbose: bool,
+    /// Where warnings go; with `-v` the dialogue too (on stdout, the
+    /// legacy place).
+    pub reporter: Reporter,
 }
 
-impl Settings {
+impl SessionSettings {
     fn limits(&self) -> Limits {
         Limits {
             overall: None,
@@ -40,17 +46,26 @@ impl Settings {
         if let Some(connector) = &self.ca_connector {
             return Ok(connector.clone());
         }
-        tls::connector(&self.tls).map_err(|reason| Error {
-            server: server.to_owned(),
-            address: None,
-            phase: Phase::TlsHandshake,
-            kind: ErrorKind::Tls(reason),
-        })
+        tls::connector(&self.tls)
+            .map_err(|reason| Error::new(server, None, Phase::TlsHandshake, ErrorKind::Tls(reason)))
+    }
+
+    /// The `-v` transcript's sink.
+    fn transcript(&self) -> Option<Arc<dyn Sink>> {
+        let reporter = &self.reporter;
+        reporter
+            .is_verbose()
+            .then(|| Arc::new(reporter.clone()) as Arc<dyn Sink>)
     }
 }
 
 /// Asks `server` to start delivering its queue for each of `clients`.
-pub async fn flush(server: &str, clients: &[String], settings: &Settings) -> Outcome {
+pub async fn flush(
+    server: &HostName,
+    clients: &[EtrnArgument],
+    settings: &SessionSettings,
+) -> SessionOutcome {
+    let server: &str = server;
     let (mut session, hello) = match open(server, settings).await {
         Ok(opened) => opened,
         Err(outcome) => return outcome,
@@ -61,7 +76,7 @@ pub async fn flush(server: &str, clients: &[String], settings: &Settings) -> Out
             Hello::Basic => "the server refused EHLO and only speaks HELO",
             Hello::Extended { .. } => "ETRN is not in the EHLO reply",
         };
-        return Outcome::NotSupported(why.to_owned());
+        return SessionOutcome::NotSupported(why.to_owned());
     }
     let mut replies = Vec::with_capacity(clients.len());
     for client in clients {
@@ -70,23 +85,24 @@ pub async fn flush(server: &str, clients: &[String], settings: &Settings) -> Out
             // RFC 5321 §3.8: 421 means the server is closing the channel;
             // report it rather than the failure of the next command.
             Ok(reply) if reply.code == SERVICE_NOT_AVAILABLE => {
-                return Outcome::Unreachable(Error {
-                    server: server.to_owned(),
-                    address: Some(session.address()),
-                    phase: Phase::Command(command),
-                    kind: ErrorKind::Rejected(reply),
-                });
+                let address = Some(session.address());
+                let closing = ErrorKind::Rejected(reply);
+                let error = Error::new(server, address, Phase::Command(command), closing);
+                return SessionOutcome::Unreachable(error);
             }
             Ok(reply) => replies.push((client.clone(), reply)),
-            Err(error) => return Outcome::Unreachable(error),
+            Err(error) => return SessionOutcome::Unreachable(error),
         }
     }
     session.quit().await;
-    Outcome::Asked(replies)
+    SessionOutcome::Asked(replies)
 }
 
 /// A greeted session after hello, with TLS when the policy asks for it.
-async fn open(server: &str, settings: &Settings) -> Result<(Session, Hello), Outcome> {
+async fn open(
+    server: &str,
+    settings: &SessionSettings,
+) -> Result<(Session, Hello), SessionOutcome> {
     let (session, hello) = open_plain(server, settings).await?;
     let mode = settings.tls.mode;
     if mode == TlsMode::Off {
@@ -94,14 +110,10 @@ async fn open(server: &str, settings: &Settings) -> Result<(Session, Hello), Out
     }
     if !hello.supports(EXT_STARTTLS) {
         if mode == TlsMode::Require {
-            let error = Error {
-                server: server.to_owned(),
-                address: Some(session.address()),
-                phase: Phase::StartTls,
-                kind: ErrorKind::Tls("STARTTLS is not offered, and TLS is required".to_owned()),
-            };
+            let missing = ErrorKind::Tls("STARTTLS is not offered, and TLS is required".to_owned());
+            let error = Error::new(server, Some(session.address()), Phase::StartTls, missing);
             session.quit().await;
-            return Err(Outcome::Unreachable(error));
+            return Err(SessionOutcome::Unreachable(error));
         }
         return Ok((session, hello));
     }
@@ -114,31 +126,40 @@ async fn open(server: &str, settings: &Settings) -> Result<(Session, Hello), Out
             let hello = say_hello(&mut secure, settings).await?;
             Ok((secure, hello))
         }
-        Err(error) if mode == TlsMode::Require => Err(Outcome::Unreachable(error)),
+        Err(error) if mode == TlsMode::Require => Err(SessionOutcome::Unreachable(error)),
         Err(error) => {
-            crate::say!("etrn: {error}; continuing without TLS in a new session");
+            let reporter = &settings.reporter;
+            reporter.warning(format_args!(
+                "{error}; continuing without TLS in a new session"
+            ));
             open_plain(server, settings).await
         }
     }
 }
 
-async fn open_plain(server: &str, settings: &Settings) -> Result<(Session, Hello), Outcome> {
-    let sink = settings.verbose.then(|| Arc::new(Stdout) as Arc<dyn Sink>);
+async fn open_plain(
+    server: &str,
+    settings: &SessionSettings,
+) -> Result<(Session, Hello), SessionOutcome> {
+    let sink = settings.transcript();
     let mut session = Session::open(server, settings.port, settings.limits(), sink)
         .await
-        .map_err(Outcome::Unreachable)?;
+        .map_err(SessionOutcome::Unreachable)?;
     let hello = say_hello(&mut session, settings).await?;
     Ok((session, hello))
 }
 
 /// EHLO (or HELO): a 5xx refusal means the server answered and said no;
 /// anything else (421, timeout, closed) means it is not available.
-async fn say_hello(session: &mut Session, settings: &Settings) -> Result<Hello, Outcome> {
+async fn say_hello(
+    session: &mut Session,
+    settings: &SessionSettings,
+) -> Result<Hello, SessionOutcome> {
     session
         .hello(&settings.helo)
         .await
         .map_err(|error| match error.reply() {
-            Some(reply) if reply.code >= 500 => Outcome::HelloRefused(error),
-            _ => Outcome::Unreachable(error),
+            Some(reply) if reply.code >= 500 => SessionOutcome::HelloRefused(error),
+            _ => SessionOutcome::Unreachable(error),
         })
 }

@@ -1,0 +1,81 @@
+//! The applet contract, in the spirit of uutils' `UResult`: an applet's
+//! `run` returns its exit status, or an [`AppletError`] that carries its
+//! exit status and message. The dispatcher reports the error, in one
+//! place, as `NAME: message` (or as clap's own text for the command line).
+
+use std::ffi::OsString;
+use std::fmt::{self, Display};
+
+use crate::exit;
+use crate::report::Reporter;
+
+/// What an applet's `run` returns.
+pub type AppletResult = Result<u8, AppletError>;
+
+/// Why an applet stopped before it could give its contract's answer.
+#[derive(Debug)]
+pub enum AppletError {
+    /// From clap: a usage error, or the text of `--help`/`--version`.
+    CommandLine(clap::Error),
+    /// Anything else: one line for stderr, and the exit status.
+    Failed { status: u8, message: String },
+}
+
+impl AppletError {
+    /// A usage or configuration error ([`exit::USAGE`]).
+    pub fn usage(message: impl Display) -> AppletError {
+        AppletError::new(exit::USAGE, message)
+    }
+
+    /// An error that exits with `status`.
+    pub fn new(status: u8, message: impl Display) -> AppletError {
+        AppletError::Failed {
+            status,
+            message: message.to_string(),
+        }
+    }
+
+    /// The exit status it stands for.
+    pub fn status(&self) -> u8 {
+        match self {
+            AppletError::CommandLine(err) if err.use_stderr() => exit::USAGE,
+            AppletError::CommandLine(_) => exit::SUCCESS,
+            AppletError::Failed { status, .. } => *status,
+        }
+    }
+
+    /// Prints it (clap's text as clap formats it, anything else through
+    /// the reporter) and returns the exit status.
+    pub fn report(self, reporter: &Reporter) -> u8 {
+        let status = self.status();
+        match self {
+            AppletError::CommandLine(err) => {
+                let _ = err.print();
+            }
+            AppletError::Failed { message, .. } => reporter.error(message),
+        }
+        status
+    }
+}
+
+impl From<clap::Error> for AppletError {
+    fn from(err: clap::Error) -> AppletError {
+        AppletError::CommandLine(err)
+    }
+}
+
+impl Display for AppletError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppletError::CommandLine(err) => write!(f, "{}", err.kind()),
+            AppletError::Failed { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for AppletError {}
+
+/// Parses an applet's command line (argv\[0\] first).
+pub fn parse_command_line<T: clap::Parser>(args: Vec<OsString>) -> Result<T, AppletError> {
+    Ok(T::try_parse_from(args)?)
+}

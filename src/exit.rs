@@ -1,0 +1,51 @@
+//! Every exit status smtpbox returns, named once: the contract that
+//! scripts, init systems and monitoring read. Applets and the dispatcher
+//! return these names; no other file spells an exit status as a number.
+//!
+//! | status | smtpdcheck           | etrn                      | smtpbox            |
+//! |--------|----------------------|---------------------------|--------------------|
+//! | 0      | none available       | every ETRN accepted       | done               |
+//! | 1      | a server is up       | ETRN refused/unsupported  | --install failed   |
+//! | 2      | usage, system error  | usage, configuration      | usage              |
+//! | 3      |                      | unreachable, TLS failed   |                    |
+//! | 101    | panic (a bug)        | panic (a bug)             | panic (a bug)      |
+//! | 127    |                      |                           | applet not found   |
+
+/// Done: `--help`, `--version`, `--list`, a completed `--install`.
+pub const SUCCESS: u8 = 0;
+
+/// A usage or configuration error (clap's own usage errors too); for
+/// smtpdcheck also a system error. Nothing was sent to any server.
+pub const USAGE: u8 = 2;
+
+/// A panic reached `main` (as under std's own `main`): a bug.
+pub const PANIC: u8 = 101;
+
+/// smtpdcheck: Mail Avenger's contract.
+pub mod smtpdcheck {
+    /// None of the servers is available.
+    pub const NONE_AVAILABLE: u8 = 0;
+    /// A server is available; its name is on stdout.
+    pub const AVAILABLE: u8 = 1;
+}
+
+/// etrn: the Solaris contract, extended by status 3.
+pub mod etrn {
+    /// Every ETRN was accepted (2xx).
+    pub const ACCEPTED: u8 = 0;
+    /// The server answered, but ETRN is not supported or some ETRN was
+    /// refused.
+    pub const REFUSED: u8 = 1;
+    /// The server could not be reached, greeted or finish the dialogue in
+    /// time, TLS was required and failed, or the system could not run the
+    /// dialogue at all.
+    pub const UNREACHABLE: u8 = 3;
+}
+
+/// The multicall entry `smtpbox` itself.
+pub mod smtpbox {
+    /// `--install` could not create every link.
+    pub const INSTALL_FAILED: u8 = 1;
+    /// No applet has that name (POSIX: command not found).
+    pub const APPLET_NOT_FOUND: u8 = 127;
+}
