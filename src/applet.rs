@@ -76,6 +76,17 @@ impl Display for AppletError {
 impl std::error::Error for AppletError {}
 
 /// Parses an applet's command line (argv\[0\] first).
-pub fn parse_command_line<T: clap::Parser>(args: Vec<OsString>) -> Result<T, AppletError> {
+pub fn parse_command_line<T, I>(args: I) -> Result<T, AppletError>
+where
+    T: clap::Parser,
+    I: IntoIterator,
+    I::Item: Into<OsString> + Clone,
+{
     Ok(T::try_parse_from(args)?)
+}
+
+/// Parses `args` as typed after the applet's `name` (unit tests).
+#[cfg(test)]
+pub fn parse_typed<T: clap::Parser>(name: &str, args: &[&str]) -> Result<T, AppletError> {
+    parse_command_line(std::iter::once(name).chain(args.iter().copied()))
 }

@@ -5,6 +5,8 @@
 
 use std::ffi::OsString;
 
+use clap::CommandFactory;
+
 use crate::applet::AppletResult;
 use crate::report::Reporter;
 use crate::{etrn, smtpdcheck};
@@ -35,7 +37,7 @@ pub const APPLETS: &[Applet] = &[
         summary: "ask a mail server to flush its queue for some hosts (RFC 1985)",
         install_dir: "usr/sbin",
         man_section: 8,
-        command: etrn::command,
+        command: etrn::Cli::command,
         run: etrn::run,
     },
     Applet {
@@ -43,7 +45,7 @@ pub const APPLETS: &[Applet] = &[
         summary: "tell whether a more preferred SMTP server is up",
         install_dir: "usr/bin",
         man_section: 1,
-        command: smtpdcheck::command,
+        command: smtpdcheck::Cli::command,
         run: smtpdcheck::run,
     },
 ];
@@ -56,6 +58,7 @@ pub fn find(name: &str) -> Option<&'static Applet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applet::AppletError;
 
     #[test]
     fn table_is_sorted_and_unique() {
@@ -64,6 +67,41 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        let cases: [(&str, &[&[&str]]); 2] = [
+            (
+                "etrn",
+                &[
+                    &["--starttls", "sometimes", "mx"],
+                    &["--timeout", "-3", "mx"],
+                    &["--port", "0", "mx"],
+                    &[],
+                ],
+            ),
+            (
+                "smtpdcheck",
+                &[
+                    &["--timeout", "-1", "a"],
+                    &["--timeout", "soon", "a"],
+                    &["--timeout", "NaN", "a"],
+                    &["--port", "0", "a"],
+                    &["--bogus", "a"],
+                    &[],
+                ],
+            ),
+        ];
+        for (name, bad) in cases {
+            let applet = find(name).expect("a registered applet");
+            for args in bad {
+                let argv = std::iter::once(name).chain(args.iter().copied());
+                let refused = (applet.command)().try_get_matches_from(argv);
+                let status = refused.map_err(|e| AppletError::from(e).status());
+                assert_eq!(status.err(), Some(crate::exit::USAGE), "{name} {args:?}");
+            }
+        }
     }
 
     #[test]

@@ -47,10 +47,14 @@ fn run(args: &[&str], env: &[(&str, &str)], journal: bool) -> (i32, String) {
     (status.code().unwrap_or(-1), text)
 }
 
+/// One run: its arguments and environment, its exit status, and how its
+/// first stderr line starts under the journal.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a str);
+
 #[test]
 fn every_line_carries_its_priority_when_stderr_is_the_journal() {
     let port = closed_port();
-    let cases: &[(&[&str], &[(&str, &str)], i32, &str)] = &[
+    let cases: &[Case] = &[
         // --etrn-hosts: the discovery error, printed by discovery.rs.
         (
             &[

@@ -244,16 +244,26 @@ fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn addr(text: &str) -> SocketAddr {
-        text.parse().expect("test literal")
+    /// `ip` on port 25.
+    fn at25(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().expect("a test IP"), 25)
+    }
+
+    /// A cache with the default lifetimes that knows `known`.
+    fn knowing(known: &[(&str, bool, u64)]) -> Cache {
+        let mut cache = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
+        for &(ip, up, at_ms) in known {
+            cache.entries.insert(at25(ip), Entry { up, at_ms });
+        }
+        cache
     }
 
     #[test]
     fn render_then_parse_round_trips() {
-        let mut entries = HashMap::new();
-        entries.insert(addr("127.0.0.1:25"), Entry { up: true, at_ms: 5 });
+        let mut entries = knowing(&[("127.0.0.1", true, 5)]).entries;
+        let v6 = SocketAddr::new("::1".parse().expect("ip"), 2525);
         entries.insert(
-            addr("[::1]:2525"),
+            v6,
             Entry {
                 up: false,
                 at_ms: 7,
@@ -270,32 +280,26 @@ mod tests {
         );
         let parsed = parse(&text);
         assert_eq!(parsed.len(), 1);
-        assert!(parsed.contains_key(&addr("127.0.0.1:25")));
+        assert!(parsed.contains_key(&at25("127.0.0.1")));
     }
 
     #[test]
     fn freshness_depends_on_the_state() {
-        let mut cache = Cache::new(Duration::from_secs(10), Duration::from_secs(60));
-        cache.entries.insert(
-            addr("127.0.0.1:25"),
-            Entry {
-                up: true,
-                at_ms: 1_000,
-            },
-        );
-        cache.entries.insert(
-            addr("127.0.0.2:25"),
-            Entry {
-                up: false,
-                at_ms: 1_000,
-            },
-        );
-        assert!(cache.fresh(&addr("127.0.0.1:25"), 10_999).is_some());
-        assert!(cache.fresh(&addr("127.0.0.1:25"), 11_000).is_none());
-        assert!(cache.fresh(&addr("127.0.0.2:25"), 60_999).is_some());
-        assert!(cache.fresh(&addr("127.0.0.2:25"), 61_000).is_none());
-        // an entry from the future (clock stepped back) is not trusted
-        assert!(cache.fresh(&addr("127.0.0.1:25"), 999).is_none());
+        let cache = knowing(&[("127.0.0.1", true, 1_000), ("127.0.0.2", false, 1_000)]);
+        for (ip, now_ms, fresh) in [
+            ("127.0.0.1", 10_999, true),
+            ("127.0.0.1", 11_000, false),
+            ("127.0.0.2", 60_999, true),
+            ("127.0.0.2", 61_000, false),
+            // an entry from the future (clock stepped back) is not trusted
+            ("127.0.0.1", 999, false),
+        ] {
+            assert_eq!(
+                cache.fresh(&at25(ip), now_ms).is_some(),
+                fresh,
+                "{ip} at {now_ms}"
+            );
+        }
     }
 
     #[test]
@@ -303,34 +307,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("smtpbox-cache-test-{}", std::process::id()));
         let path = dir.join("smtpbox").join("smtpdcheck");
         let now = now_ms();
-        let mut first = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
-        first.learn(
-            addr("127.0.0.1:25"),
-            Entry {
-                up: true,
-                at_ms: now,
-            },
-        );
-        first.save(&path, now).expect("save");
-        let mut second = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
-        second.learn(
-            addr("127.0.0.2:25"),
-            Entry {
-                up: false,
-                at_ms: now,
-            },
-        );
-        second.save(&path, now).expect("save");
+        for (ip, up) in [("127.0.0.1", true), ("127.0.0.2", false)] {
+            let mut run = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
+            run.learn(at25(ip), Entry { up, at_ms: now });
+            run.save(&path, now).expect("save");
+        }
         let mut read = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
         read.load(&path);
-        assert!(read.fresh(&addr("127.0.0.1:25"), now).is_some());
-        assert!(read.fresh(&addr("127.0.0.2:25"), now).is_some());
-        let mode = fs::metadata(path.parent().expect("dir"))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
+        let mode = fs::metadata(dir.join("smtpbox")).map(|m| m.permissions().mode());
         let _ = fs::remove_dir_all(&dir);
+        assert!(read.fresh(&at25("127.0.0.1"), now).is_some());
+        assert!(read.fresh(&at25("127.0.0.2"), now).is_some());
+        assert_eq!(mode.expect("the cache directory") & 0o777, 0o700);
     }
 
     #[test]
@@ -340,16 +328,13 @@ mod tests {
         fs::create_dir_all(&cache_dir).expect("mkdir");
         fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o700)).expect("chmod");
         let elsewhere = dir.join("elsewhere");
-        fs::write(
-            &elsewhere,
-            format!("{HEADER}\n127.0.0.1:25 up {}\n", now_ms()),
-        )
-        .expect("write");
+        let text = format!("{HEADER}\n127.0.0.1:25 up {}\n", now_ms());
+        fs::write(&elsewhere, text).expect("write");
         let path = cache_dir.join("smtpdcheck");
         std::os::unix::fs::symlink(&elsewhere, &path).expect("symlink");
         let mut cache = Cache::new(DEFAULT_TTL_UP, DEFAULT_TTL_DOWN);
         cache.load(&path);
-        assert!(cache.entries.is_empty());
         let _ = fs::remove_dir_all(&dir);
+        assert!(cache.entries.is_empty());
     }
 }

@@ -11,7 +11,7 @@
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
@@ -44,7 +44,8 @@ greeting within the timeout. Servers are probed at the same time and the
 answer is decided in list order. Results are cached per address and port
 in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox).";
 
-/// smtpdcheck's command line.
+/// smtpdcheck's command line (also its help, manual page and completions,
+/// through the registry).
 #[derive(Parser, Debug)]
 #[command(
     name = NAME,
@@ -52,7 +53,7 @@ in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox).";
     about = "Check whether a more preferred SMTP server is available",
     after_help = EXIT_STATUS_HELP
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Stop before the server with this address or name; servers listed
     /// before it with the same prio do not count either
     #[arg(long, value_name = "IP-ADDR|NAME")]
@@ -86,11 +87,6 @@ struct Cli {
     /// Servers to check, in order, each optionally prefixed by its MX prio
     #[arg(value_name = "[PRIO:]SERVER", required = true)]
     servers: Vec<String>,
-}
-
-/// The command-line definition (help, man page, completions).
-pub fn command() -> clap::Command {
-    Cli::command()
 }
 
 /// Runs smtpdcheck: the answer on stdout and as the exit status.
@@ -183,10 +179,11 @@ fn explain(report: &Report, servers: &[Server], reporter: &Reporter) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applet::parse_typed;
     use std::time::Duration;
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("smtpdcheck").chain(args.iter().copied()))
+    fn parse(args: &[&str]) -> Result<Cli, AppletError> {
+        parse_typed(NAME, args)
     }
 
     #[test]
@@ -201,21 +198,6 @@ mod tests {
         assert_eq!(cli.timeout.limit(), None);
         assert_eq!(cli.cache_ttl_up.duration(), cache::DEFAULT_TTL_UP);
         assert_eq!(cli.cache_ttl.duration(), cache::DEFAULT_TTL_DOWN);
-    }
-
-    #[test]
-    fn bad_values_are_usage_errors() {
-        for args in [
-            &["--timeout", "-1", "a"][..],
-            &["--timeout", "soon", "a"],
-            &["--timeout", "NaN", "a"],
-            &["--port", "0", "a"],
-            &["--bogus", "a"],
-            &[],
-        ] {
-            let err = parse(args).expect_err("must be refused");
-            assert_eq!(err.exit_code(), i32::from(exit::USAGE), "{args:?}");
-        }
     }
 
     #[test]

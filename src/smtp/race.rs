@@ -88,39 +88,48 @@ mod tests {
             .expect("test runtime")
     }
 
-    #[test]
-    fn a_slow_first_address_is_overtaken_by_the_second() {
-        paused_runtime().block_on(async {
-            let start = Instant::now();
-            let winner = race(&addresses(2), CONNECTION_ATTEMPT_DELAY, |a| async move {
-                if a.ip().to_string() == "192.0.2.1" {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                } else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Ok::<_, ()>(a)
-            })
-            .await;
-            assert_eq!(winner, Ok(addresses(2)[1]));
-            assert_eq!(start.elapsed(), Duration::from_millis(260));
-        });
+    /// How the attempt on one test address ends.
+    #[derive(Clone, Copy)]
+    enum Attempt {
+        SucceedsAfter(Duration),
+        Fails,
     }
 
     #[test]
-    fn a_failure_starts_the_next_attempt_at_once() {
-        paused_runtime().block_on(async {
-            let start = Instant::now();
-            let winner = race(&addresses(3), CONNECTION_ATTEMPT_DELAY, |a| async move {
-                if a.ip().to_string() == "192.0.2.3" {
-                    Ok(a)
-                } else {
-                    Err(a)
-                }
-            })
-            .await;
-            assert_eq!(winner, Ok(addresses(3)[2]));
-            assert_eq!(start.elapsed(), Duration::ZERO);
-        });
+    fn the_first_success_wins_and_failures_hurry_the_next_attempt() {
+        use Attempt::{Fails, SucceedsAfter};
+        let slow = SucceedsAfter(Duration::from_secs(10));
+        let quick = SucceedsAfter(Duration::from_millis(10));
+        let at_once = SucceedsAfter(Duration::ZERO);
+        // (attempts in address order, winning address, time to the win)
+        let cases = [
+            // a slow first address is overtaken by the second, started 250 ms on
+            (vec![slow, quick], 1, Duration::from_millis(260)),
+            // a failure starts the next attempt at once
+            (vec![Fails, Fails, at_once], 2, Duration::ZERO),
+        ];
+        for (attempts, winner, elapsed) in cases {
+            let list = addresses(attempts.len() as u8);
+            paused_runtime().block_on(async {
+                let start = Instant::now();
+                let won = race(&list, CONNECTION_ATTEMPT_DELAY, |a| {
+                    let position = list.iter().position(|l| *l == a).unwrap_or_default();
+                    let attempt = attempts[position];
+                    async move {
+                        match attempt {
+                            SucceedsAfter(time) => {
+                                tokio::time::sleep(time).await;
+                                Ok(a)
+                            }
+                            Fails => Err(a),
+                        }
+                    }
+                })
+                .await;
+                assert_eq!(won, Ok(list[winner]));
+                assert_eq!(start.elapsed(), elapsed);
+            });
+        }
     }
 
     #[test]
