@@ -3,7 +3,8 @@
 //! ETRN_HOSTS from its sources (the environment, `--defaults`, the
 //! system's defaults files, parsed by [`super::shell_vars`], never run).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use super::Cli;
 use super::StartTls;
@@ -114,16 +115,16 @@ pub fn etrn_hosts_value(defaults: Option<&Path>) -> Result<Option<String>, Apple
 #[derive(Debug)]
 enum DefaultsFileError {
     Read(files::FileError),
-    NotUtf8(String),
-    Parse(String, shell_vars::ShellVarsError),
+    NotUtf8(PathBuf),
+    Parse(PathBuf, shell_vars::ShellVarsError),
 }
 
-impl std::fmt::Display for DefaultsFileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for DefaultsFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DefaultsFileError::Read(error) => write!(f, "{error}"),
-            DefaultsFileError::NotUtf8(path) => write!(f, "{path}: not valid UTF-8"),
-            DefaultsFileError::Parse(path, error) => write!(f, "{path}: {error}"),
+            DefaultsFileError::NotUtf8(path) => write!(f, "{}: not valid UTF-8", path.display()),
+            DefaultsFileError::Parse(path, error) => write!(f, "{}: {error}", path.display()),
         }
     }
 }
@@ -131,7 +132,7 @@ impl std::fmt::Display for DefaultsFileError {
 /// The last value assigned to ETRN_HOSTS in the shell-assignment file at
 /// `path`.
 fn etrn_hosts_in(path: &Path) -> Result<Option<String>, DefaultsFileError> {
-    let named = || path.display().to_string();
+    let named = || path.to_owned();
     let bytes = files::read(path, shell_vars::MAX_TEXT_BYTES).map_err(DefaultsFileError::Read)?;
     let text = String::from_utf8(bytes).map_err(|_| DefaultsFileError::NotUtf8(named()))?;
     shell_vars::find_variable(&text, "ETRN_HOSTS")
