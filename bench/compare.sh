@@ -10,21 +10,16 @@
 # Environment: BENCH_PORT (default 3627), BENCH_ROUNDS (20), BENCH_RUNS (30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 PORT=${BENCH_PORT:-3627}
 ROUNDS=${BENCH_ROUNDS:-20}
 RUNS=${BENCH_RUNS:-30}
 PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 [ $# -ge 1 ] || { echo "usage: $0 LABEL=BINARY..." >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/smtpbox-compare.XXXXXX)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-gcc -O2 -o "$TMP/floor" bench/floor.c
-gcc -O2 -o "$TMP/instant_server" bench/instant_server.c
+bench_tmp compare
+build_helpers
 "$TMP/instant_server" "$PORT" 127.0.0.1 >"$TMP/server.out" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q ready "$TMP/server.out" 2>/dev/null && break; sleep 0.05; done

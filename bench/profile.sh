@@ -11,20 +11,15 @@
 # Environment: BENCH_PORT (default 3626), PERF_RUNS (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 BIN=$(realpath "${1:-target/release/smtpbox}")
 PORT=${BENCH_PORT:-3626}
 PERF_RUNS=${PERF_RUNS:-50}
 CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 
-TMP=$(mktemp -d /tmp/smtpbox-profile.XXXXXX)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-gcc -O2 -o "$TMP/floor" bench/floor.c
-gcc -O2 -o "$TMP/instant_server" bench/instant_server.c
+bench_tmp profile
+build_helpers
 mkdir -p "$TMP/bin" "$TMP/cache"
 ln -s "$BIN" "$TMP/bin/smtpdcheck"
 export XDG_CACHE_HOME=$TMP/cache

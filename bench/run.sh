@@ -22,6 +22,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ROOT=$PWD
 PORT=${BENCH_PORT:-3625}
 ROUNDS=${BENCH_ROUNDS:-20}
@@ -79,16 +81,9 @@ cargo build --release >&2
 BIN=$ROOT/target/release/smtpbox
 [ -x "$BIN" ] || die "no $BIN"
 
-TMP=$(mktemp -d /tmp/smtpbox-bench.XXXXXX)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp bench
 
-gcc -O2 -Wall -o "$TMP/floor" bench/floor.c
-gcc -O2 -Wall -o "$TMP/instant_server" bench/instant_server.c
+build_helpers -Wall
 mkdir -p "$TMP/bin" "$TMP/cache"
 ln -s "$BIN" "$TMP/bin/smtpdcheck"
 ln -s "$BIN" "$TMP/bin/etrn"

@@ -277,6 +277,44 @@ inject() {
     return 0
 }
 
+# queue_deferred NAME PORT DIR LOG EVIDENCE-FUNCTION: queue a message for
+# someone@$DOMAIN through PORT (the dialogue goes to DIR/inject.log) and
+# wait for EVIDENCE-FUNCTION to find its deferral in LOG
+queue_deferred() {
+    local name=$1 port=$2 dir=$3 log=$4 evid=$5 off
+    off=$(logsize "$log")
+    if inject "$port" "$dir/inject.log" && $evid "$log" "$off"; then
+        ok "$name: message for someone@$DOMAIN queued and deferred"
+        # the "deferred" line is logged before the delivery agent has
+        # finished with the queue file (sendmail: still locked, so an
+        # ETRN run at once skips it; Postfix: flush log): let it settle
+        sleep 2
+    else
+        fail "$name: queue a deferred message for $DOMAIN"
+        show "$dir/inject.log"
+        show "$log"
+    fi
+}
+
+# mta_checks NAME PORT DIR LOG EVIDENCE-FUNCTION MORE-CHECKS EXPECT...:
+# start_NAME; once it is up, queue_deferred, etrn_checks with the EXPECTed
+# replies, then the MTA's own MORE-CHECKS (Exim, which needs more set-up,
+# has exim_setup); a failed start is one FAIL with the logs of DIR and LOG
+mta_checks() {
+    local name=$1 port=$2 dir=$3 log=$4 evid=$5 more=$6
+    if "start_$name"; then
+        ok "$name: started on 127.0.0.1:$port"
+        queue_deferred "$name" "$port" "$dir" "$log" "$evid"
+        etrn_checks "$name" "$port" "$log" "$evid" "${@:7}"
+        "$more"
+    else
+        fail "$name: start on 127.0.0.1:$port"
+        show "$dir/m4.log" # sendmail's .mc -> .cf step; show skips a missing file
+        show "$dir/start.log"
+        show "$log"
+    fi
+}
+
 # --------------------------------------------------------- common checks
 ETRN=("$BIN" etrn)
 declare -A VERSION EHLO_FILE
@@ -455,61 +493,47 @@ EOF
     wait_port $P_PORT open 20
 }
 
+# Postfix's own checks: its quirk, and STARTTLS (only Postfix offers it in
+# this setup)
+postfix_checks() {
+    # quirk: a domain outside fast_flush_domains gets 459
+    reply_check "postfix (quirk: outside fast_flush_domains)" postfix.unknown 459
+
+    # STARTTLS
+    off=$(logsize "$P_LOG")
+    check "postfix: etrn --starttls opportunistic" 0 \
+        "${ETRN[@]}" -v --starttls opportunistic --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
+    keep "postfix.tls"
+    if grep -q '^>>> STARTTLS' "$OUT" && grep -Eiq '^220 .*(ready|tls)' "$OUT"; then
+        ok "postfix: opportunistic STARTTLS was used"
+    else
+        fail "postfix: opportunistic STARTTLS was not used"
+        show "$OUT"
+    fi
+    postfix_evidence "$P_LOG" "$off" && ok "postfix: new delivery attempt after ETRN over TLS" ||
+        fail "postfix: no delivery attempt after ETRN over TLS"
+    check "postfix: etrn --starttls require --ca-file server.pem verifies 127.0.0.1" 0 \
+        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
+    keep postfix.tls-require-ca
+    check "postfix: etrn --starttls require --ca-file other.pem fails" 3 \
+        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/other.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
+    keep postfix.tls-require-other
+    check "postfix: etrn --starttls require (system CAs) fails" 3 \
+        "${ETRN[@]}" -v --starttls require --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
+    keep postfix.tls-require-system
+    check "postfix: etrn --starttls off" 0 \
+        "${ETRN[@]}" -v --starttls off --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
+    keep postfix.tls-off
+    if grep -q '^>>> STARTTLS' "$OUT"; then
+        fail "postfix: --starttls off still sent STARTTLS"
+    else
+        ok "postfix: --starttls off sent no STARTTLS"
+    fi
+}
+
 if want_mta postfix; then
     VERSION[postfix]="Postfix $(postconf -d -h mail_version 2>/dev/null) (Debian package postfix $(dpkg-query -W -f='${Version}' postfix))"
-    if start_postfix; then
-        ok "postfix: started on 127.0.0.1:$P_PORT"
-        off=$(logsize "$P_LOG")
-        if inject $P_PORT "$P/inject.log" && postfix_evidence "$P_LOG" "$off"; then
-            ok "postfix: message for someone@$DOMAIN queued and deferred"
-            # the "deferred" line is logged before the delivery agent has
-            # finished with the queue file (sendmail: still locked, so an
-            # ETRN run at once skips it; Postfix: flush log): let it settle
-            sleep 2
-        else
-            fail "postfix: queue a deferred message for $DOMAIN"
-            show "$P/inject.log"
-            show "$P_LOG"
-        fi
-        etrn_checks postfix $P_PORT "$P_LOG" postfix_evidence 1 0 1 0
-        # quirk: a domain outside fast_flush_domains gets 459
-        reply_check "postfix (quirk: outside fast_flush_domains)" postfix.unknown 459
-
-        # STARTTLS (only Postfix offers it in this setup)
-        off=$(logsize "$P_LOG")
-        check "postfix: etrn --starttls opportunistic" 0 \
-            "${ETRN[@]}" -v --starttls opportunistic --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-        keep "postfix.tls"
-        if grep -q '^>>> STARTTLS' "$OUT" && grep -Eiq '^220 .*(ready|tls)' "$OUT"; then
-            ok "postfix: opportunistic STARTTLS was used"
-        else
-            fail "postfix: opportunistic STARTTLS was not used"
-            show "$OUT"
-        fi
-        postfix_evidence "$P_LOG" "$off" && ok "postfix: new delivery attempt after ETRN over TLS" ||
-            fail "postfix: no delivery attempt after ETRN over TLS"
-        check "postfix: etrn --starttls require --ca-file server.pem verifies 127.0.0.1" 0 \
-            "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-        keep postfix.tls-require-ca
-        check "postfix: etrn --starttls require --ca-file other.pem fails" 3 \
-            "${ETRN[@]}" -v --starttls require --ca-file "$TLS/other.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-        keep postfix.tls-require-other
-        check "postfix: etrn --starttls require (system CAs) fails" 3 \
-            "${ETRN[@]}" -v --starttls require --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-        keep postfix.tls-require-system
-        check "postfix: etrn --starttls off" 0 \
-            "${ETRN[@]}" -v --starttls off --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-        keep postfix.tls-off
-        if grep -q '^>>> STARTTLS' "$OUT"; then
-            fail "postfix: --starttls off still sent STARTTLS"
-        else
-            ok "postfix: --starttls off sent no STARTTLS"
-        fi
-    else
-        fail "postfix: start on 127.0.0.1:$P_PORT"
-        show "$P/start.log"
-        show "$P_LOG"
-    fi
+    mta_checks postfix $P_PORT "$P" "$P_LOG" postfix_evidence postfix_checks 1 0 1 0
 fi
 
 # ================================================================ Sendmail
@@ -578,36 +602,20 @@ EOF
     wait_port $S_PORT open 20
 }
 
+# Sendmail's own checks: its quirks, no STARTTLS, and its exact version
+sendmail_checks() {
+    # quirk: "#group" with an unknown queue group gets 459
+    reply_check "sendmail (quirk: unknown queue group)" sendmail.queue 459
+    reply_check "sendmail (quirk: unknown queue group)" sendmail.hash 459
+    check "sendmail: etrn --starttls require fails (no STARTTLS offered)" 3 \
+        "${ETRN[@]}" -v --starttls require --helo $HELO --port $S_PORT 127.0.0.1 $DOMAIN
+    v=$(grep -Eo 'Sendmail [0-9][0-9.]*' "${EHLO_FILE[sendmail]}" | head -n1 || true)
+    if [ -n "$v" ]; then VERSION[sendmail]="$v (Debian package sendmail-bin $(pkgver sendmail-bin))"; fi
+}
+
 if want_mta sendmail; then
     VERSION[sendmail]="Sendmail (Debian package sendmail-bin $(pkgver sendmail-bin))"
-    if start_sendmail; then
-        ok "sendmail: started on 127.0.0.1:$S_PORT"
-        off=$(logsize "$S_LOG")
-        if inject $S_PORT "$S/inject.log" && sendmail_evidence "$S_LOG" "$off"; then
-            ok "sendmail: message for someone@$DOMAIN queued and deferred"
-            # the "deferred" line is logged before the delivery agent has
-            # finished with the queue file (sendmail: still locked, so an
-            # ETRN run at once skips it; Postfix: flush log): let it settle
-            sleep 2
-        else
-            fail "sendmail: queue a deferred message for $DOMAIN"
-            show "$S/inject.log"
-            show "$S_LOG"
-        fi
-        etrn_checks sendmail $S_PORT "$S_LOG" sendmail_evidence 0 0 1 1
-        # quirk: "#group" with an unknown queue group gets 459
-        reply_check "sendmail (quirk: unknown queue group)" sendmail.queue 459
-        reply_check "sendmail (quirk: unknown queue group)" sendmail.hash 459
-        check "sendmail: etrn --starttls require fails (no STARTTLS offered)" 3 \
-            "${ETRN[@]}" -v --starttls require --helo $HELO --port $S_PORT 127.0.0.1 $DOMAIN
-        v=$(grep -Eo 'Sendmail [0-9][0-9.]*' "${EHLO_FILE[sendmail]}" | head -n1 || true)
-        [ -n "$v" ] && VERSION[sendmail]="$v (Debian package sendmail-bin $(pkgver sendmail-bin))"
-    else
-        fail "sendmail: start on 127.0.0.1:$S_PORT"
-        show "$S/m4.log"
-        show "$S/start.log"
-        show "$S_LOG"
-    fi
+    mta_checks sendmail $S_PORT "$S" "$S_LOG" sendmail_evidence sendmail_checks 0 0 1 1
 fi
 
 # no client hosts: names from sendmail.cf (+ the --helo name); -b implied
