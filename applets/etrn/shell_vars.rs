@@ -338,38 +338,51 @@ TWICE=2
     #[test]
     fn unsupported_constructs_name_their_line() {
         use Problem::*;
-        let cases = [
-            ("A=1\nB=$(hostname)\n", 2, CommandSubstitution),
-            ("B=`hostname`", 1, CommandSubstitution),
-            ("B=\"x $(hostname)\"", 1, CommandSubstitution),
-            ("$(rm -rf /)\n", 1, CommandSubstitution),
-            ("B=$HOME", 1, Expansion),
-            ("B=~/x", 1, TildeExpansion),
-            ("A=1; B=2", 1, Operator(';')),
-            ("A=1|tee", 1, Operator('|')),
-            ("B=\"${HOME}\" && f () {", 1, Expansion),
-            ("A=1 >/tmp/x", 1, Operator('>')),
-            ("\nif [ -f x ]; then\n", 2, Keyword("if".into())),
-            ("f() { A=1; }", 1, Operator('(')),
-            (". /etc/other", 1, NotAnAssignment),
-            ("echo hi", 1, NotAnAssignment),
-            ("A+=1", 1, NotAnAssignment),
-            ("export  \n", 1, NotAnAssignment),
-            ("A=1 B=2", 1, TextAfterValue),
-            ("A= value", 1, TextAfterValue),
-            ("A=1\n\nB='open\n\nC=2\n", 3, UnterminatedQuote('\'')),
-            ("B=\"open\\", 1, UnterminatedQuote('"')),
-            ("B=x\\", 1, TrailingBackslash),
-            ("A=1\r\nB=2\r\n", 1, ControlCharacter('\r')),
-            ("A='x\0'", 1, ControlCharacter('\0')),
-            ("A='\n\u{1b}'", 2, ControlCharacter('\u{1b}')),
-            ("A=\"\\\u{7f}\"", 1, ControlCharacter('\u{7f}')),
-            ("\u{feff}A=1", 1, NotAnAssignment),
-            ("# comment\u{0}\nA=\r", 2, ControlCharacter('\r')),
-            ("A=$(x)\nB=\r", 1, CommandSubstitution),
+        // Each problem, with texts that have it and the line it is on.
+        let cases: Vec<(Problem, &[(&str, usize)])> = vec![
+            (
+                CommandSubstitution,
+                &[
+                    ("A=1\nB=$(hostname)\n", 2),
+                    ("B=`hostname`", 1),
+                    ("B=\"x $(hostname)\"", 1),
+                    ("$(rm -rf /)\n", 1),
+                    ("A=$(x)\nB=\r", 1),
+                ],
+            ),
+            (Expansion, &[("B=$HOME", 1), ("B=\"${HOME}\" && f () {", 1)]),
+            (TildeExpansion, &[("B=~/x", 1)]),
+            (Operator(';'), &[("A=1; B=2", 1)]),
+            (Operator('|'), &[("A=1|tee", 1)]),
+            (Operator('>'), &[("A=1 >/tmp/x", 1)]),
+            (Operator('('), &[("f() { A=1; }", 1)]),
+            (Keyword("if".into()), &[("\nif [ -f x ]; then\n", 2)]),
+            (
+                NotAnAssignment,
+                &[
+                    (". /etc/other", 1),
+                    ("echo hi", 1),
+                    ("A+=1", 1),
+                    ("export  \n", 1),
+                    ("\u{feff}A=1", 1),
+                ],
+            ),
+            (TextAfterValue, &[("A=1 B=2", 1), ("A= value", 1)]),
+            (UnterminatedQuote('\''), &[("A=1\n\nB='open\n\nC=2\n", 3)]),
+            (UnterminatedQuote('"'), &[("B=\"open\\", 1)]),
+            (TrailingBackslash, &[("B=x\\", 1)]),
+            (
+                ControlCharacter('\r'),
+                &[("A=1\r\nB=2\r\n", 1), ("# comment\u{0}\nA=\r", 2)],
+            ),
+            (ControlCharacter('\0'), &[("A='x\0'", 1)]),
+            (ControlCharacter('\u{1b}'), &[("A='\n\u{1b}'", 2)]),
+            (ControlCharacter('\u{7f}'), &[("A=\"\\\u{7f}\"", 1)]),
         ];
-        for (text, line, problem) in cases {
-            assert_eq!(problem_of(text), (Some(line), problem), "{text:?}");
+        for (problem, texts) in cases {
+            for &(text, line) in texts {
+                assert_eq!(problem_of(text), (Some(line), problem.clone()), "{text:?}");
+            }
         }
     }
 
