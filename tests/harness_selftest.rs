@@ -314,3 +314,17 @@ fn run_program_kills_after_timeout() {
     assert!(run.timed_out);
     assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
 }
+
+#[test]
+fn temp_dir_is_removed_even_when_its_test_fails() {
+    let mut made = None;
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let dir = TempDir::new("doomed");
+        dir.file("inside", "left behind?\n");
+        made = Some(dir.to_path_buf());
+        panic!("the test fails while its TempDir is alive");
+    }));
+    assert!(failed.is_err());
+    let made = made.expect("the directory was made");
+    assert!(!made.exists(), "{} left behind", made.display());
+}

@@ -138,11 +138,10 @@ fn etrn_reaches_a_host_whose_first_address_is_silent() {
 fn a_full_cache_file_system_does_not_change_the_answer() {
     let server = greeting_server("220 up");
     let cache = TempDir::new("full-cache");
-    let mount = format!("mount -t tmpfs -o size=16k tmpfs '{}'", cache.display());
-    let fill = format!(
-        "{mount} && (dd if=/dev/zero of='{dir}/filler' bs=1k count=64 2>/dev/null; true) && export XDG_CACHE_HOME='{dir}'",
-        dir = cache.display()
-    );
+    let dir = cache.display();
+    let mount = format!("mount -t tmpfs -o size=16k tmpfs '{dir}'");
+    let fill = format!("(dd if=/dev/zero of='{dir}/filler' bs=1k count=64 2>/dev/null; true)");
+    let fill = format!("{mount} && {fill} && export XDG_CACHE_HOME='{dir}'");
     let what = "mount a private tmpfs";
     let args = ["-v", "--timeout", "2", "127.0.0.1"];
     let Some(run) = run_in_namespace(&fill, what, "smtpdcheck", &server, &args) else {

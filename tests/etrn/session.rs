@@ -29,7 +29,8 @@ accepted! {
     bracketed_ipv4_literal_server_works:
         accepting_server(), &["[127.0.0.1]", "a.test"] => ["ETRN a.test"];
     a_255_octet_client_is_accepted:
-        accepting_server(), &["127.0.0.1", &"a".repeat(255)] => [format!("ETRN {}", "a".repeat(255))];
+        accepting_server(), &["127.0.0.1", &"a".repeat(255)]
+        => [format!("ETRN {}", "a".repeat(255))];
     etrn_keyword_in_ehlo_is_case_insensitive:
         smtp_server("220 mx.test ESMTP", &[
             ("EHLO", "250-mx.test\n250-etrn\n250 8bitmime"),
@@ -59,7 +60,7 @@ fn faster_than(ms: u64) -> impl Fn(&Run, &TestServer) {
 }
 
 /// stderr mentions `text`.
-fn stderr_has(text: &'static str) -> impl Fn(&Run, &TestServer) {
+fn stderr_mentions(text: &'static str) -> impl Fn(&Run, &TestServer) {
     move |run, _| assert!(run.stderr.contains(text), "{run:#?}")
 }
 
@@ -76,10 +77,10 @@ exit_3! {
         vec![line("220 mx.test ESMTP"), Step::Close], timeout "3", faster_than(2000);
     server_closing_instead_of_answering_etrn_exits_3:
         vec![line("220 mx.test ESMTP"), reply("EHLO", EHLO_ETRN), expect("ETRN"), Step::Close],
-        timeout "3", faster_than(2000), stderr_has("ETRN a.test");
+        timeout "3", faster_than(2000), stderr_mentions("ETRN a.test");
     server_silent_after_etrn_times_out_with_exit_3:
         vec![line("220 mx.test ESMTP"), reply("EHLO", EHLO_ETRN)],
-        timeout "1", faster_than(2500), stderr_has("ETRN a.test"),
+        timeout "1", faster_than(2500), stderr_mentions("ETRN a.test"),
         |_: &Run, server: &TestServer| {
             assert!(server.wait_received("ETRN a.test", IDLE), "{:?}", server.log());
         };
@@ -98,7 +99,7 @@ exit_3! {
                 ("ETRN", "250 ok"),
             ]),
         ],
-        timeout "2", never_sent("ETRN"), never_sent("HELO"), stderr_has("421");
+        timeout "2", never_sent("ETRN"), never_sent("HELO"), stderr_mentions("421");
 }
 
 #[test]

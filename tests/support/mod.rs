@@ -13,8 +13,8 @@
 //! * Every child process is killed if it runs longer than [`RUN_TIMEOUT`].
 //! * Temporary directories are [`TempDir`]s, removed even when a test fails.
 //!
-//! Use it from a test file with `#[macro_use] mod support;`, from a test
-//! directory with `#[path = "../support/mod.rs"]` on that.
+//! Use it from a test file with `mod support;` (`#[macro_use]` on it for
+//! [`run_table!`]); from a test directory add `#[path = "../support/mod.rs"]`.
 // Each test crate uses its own part of the harness.
 #![allow(dead_code, unused_imports)]
 
