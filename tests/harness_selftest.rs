@@ -16,9 +16,11 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A client with a bounded read timeout, split into reader and writer.
 fn connect(addr: SocketAddr) -> (BufReader<TcpStream>, TcpStream) {
     let s = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect("connect");
-    s.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
-    s.set_write_timeout(Some(CLIENT_TIMEOUT)).unwrap();
-    (BufReader::new(s.try_clone().unwrap()), s)
+    s.set_read_timeout(Some(CLIENT_TIMEOUT))
+        .expect("read timeout");
+    s.set_write_timeout(Some(CLIENT_TIMEOUT))
+        .expect("write timeout");
+    (BufReader::new(s.try_clone().expect("clone the socket")), s)
 }
 
 fn read_line(r: &mut BufReader<TcpStream>) -> String {
@@ -40,16 +42,13 @@ fn assert_eof(r: &mut BufReader<TcpStream>) {
 
 #[test]
 fn greeting_and_reply_exchange_is_logged() {
-    let server = ScriptedServer::start(
-        "127.0.0.1:0",
-        vec![
-            line("220 hi"),
-            reply("EHLO", "250-hi\n250 OK"),
-            expect("QUIT"),
-            line("221 bye"),
-            Step::Close,
-        ],
-    );
+    let server = script_server(vec![
+        line("220 hi"),
+        reply("EHLO", "250-hi\n250 OK"),
+        expect("QUIT"),
+        line("221 bye"),
+        Step::Close,
+    ]);
     let (mut r, mut w) = connect(server.addr());
     assert_eq!(read_line(&mut r), "220 hi\r\n");
     write_line(&mut w, "ehlo me");
@@ -66,7 +65,7 @@ fn greeting_and_reply_exchange_is_logged() {
 
 #[test]
 fn unexpected_line_is_logged_and_closes() {
-    let server = ScriptedServer::start("127.0.0.1:0", vec![expect("HELO"), line("250 never")]);
+    let server = script_server(vec![expect("HELO"), line("250 never")]);
     let (mut r, mut w) = connect(server.addr());
     write_line(&mut w, "NOOP");
     assert_eof(&mut r);
@@ -76,8 +75,7 @@ fn unexpected_line_is_logged_and_closes() {
 
 #[test]
 fn every_connection_runs_the_script_and_is_numbered() {
-    let server =
-        ScriptedServer::start("127.0.0.1:0", vec![line("220 x"), expect("A"), Step::Close]);
+    let server = script_server(vec![line("220 x"), expect("A"), Step::Close]);
     for word in ["A1", "A2"] {
         let (mut r, mut w) = connect(server.addr());
         assert_eq!(read_line(&mut r), "220 x\r\n");
@@ -93,13 +91,10 @@ fn every_connection_runs_the_script_and_is_numbered() {
 fn drip_delivers_bytes_slowly() {
     let greeting = b"220 slow\r\n";
     let every = Duration::from_millis(30);
-    let server = ScriptedServer::start(
-        "127.0.0.1:0",
-        vec![Step::Drip {
-            bytes: greeting.to_vec(),
-            every,
-        }],
-    );
+    let server = script_server(vec![Step::Drip {
+        bytes: greeting.to_vec(),
+        every,
+    }]);
     let (mut r, _w) = connect(server.addr());
     let start = Instant::now();
     let (mut got, mut reads) = (Vec::new(), 0);
@@ -119,35 +114,30 @@ fn drip_delivers_bytes_slowly() {
     assert!(reads >= 5, "bytes arrived in only {reads} reads");
 }
 
-#[test]
-fn silent_server_lets_client_read_time_out() {
-    let server = ScriptedServer::start("127.0.0.1:0", vec![]);
-    let s = TcpStream::connect(server.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let err = (&s)
-        .read(&mut [0u8; 16])
-        .expect_err("silent server sent data");
+/// Connects to `addr` (the handshake completes) and finds that nothing
+/// is said within 200 ms: the client's read times out.
+fn assert_silent(addr: SocketAddr) {
+    let s = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect("handshake");
+    let short = Some(Duration::from_millis(200));
+    s.set_read_timeout(short).expect("set a read timeout");
+    let err = (&s).read(&mut [0u8; 16]).expect_err("silence, not data");
     assert!(
         matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
         "{err}"
     );
+}
+
+#[test]
+fn silent_server_lets_client_read_time_out() {
+    let server = script_server(vec![]);
+    assert_silent(server.addr());
     assert!(server.wait_connections(1, CLIENT_TIMEOUT));
 }
 
 #[test]
 fn silent_listener_completes_handshake_but_never_greets() {
     let (_listener, addr) = silent_listener("127.0.0.1:0");
-    let s = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).expect("handshake");
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let err = (&s)
-        .read(&mut [0u8; 16])
-        .expect_err("silent listener sent data");
-    assert!(
-        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-        "{err}"
-    );
+    assert_silent(addr);
 }
 
 #[test]
@@ -158,10 +148,7 @@ fn refused_addr_refuses() {
 
 #[test]
 fn reset_gives_client_econnreset() {
-    let server = ScriptedServer::start(
-        "127.0.0.1:0",
-        vec![line("220 x"), expect("PING"), Step::Reset],
-    );
+    let server = script_server(vec![line("220 x"), expect("PING"), Step::Reset]);
     let (mut r, mut w) = connect(server.addr());
     assert_eq!(read_line(&mut r), "220 x\r\n");
     write_line(&mut w, "PING");
@@ -174,7 +161,7 @@ fn reset_gives_client_econnreset() {
 
 #[test]
 fn drop_stops_server_promptly() {
-    let server = ScriptedServer::start("127.0.0.1:0", vec![Step::Sleep(Duration::from_secs(15))]);
+    let server = script_server(vec![Step::Sleep(Duration::from_secs(15))]);
     let addr = server.addr();
     let (mut r, _w) = connect(addr);
     assert!(server.wait_connections(1, CLIENT_TIMEOUT));
@@ -193,8 +180,7 @@ fn drop_stops_server_promptly() {
 
 #[test]
 fn lifetime_ends_server_by_itself() {
-    let server =
-        ScriptedServer::start_with_lifetime("127.0.0.1:0", vec![], Duration::from_millis(200));
+    let server = TestServer::start_with_lifetime("127.0.0.1:0", vec![], Duration::from_millis(200));
     let (mut r, _w) = connect(server.addr());
     assert_eof(&mut r);
     let refused = (0..100).any(|_| {
@@ -206,17 +192,14 @@ fn lifetime_ends_server_by_itself() {
 
 #[test]
 fn serve_until_quit_answers_and_logs() {
-    let server = ScriptedServer::start(
-        "127.0.0.1:0",
-        vec![
-            line("220 ready"),
-            serve(&[
-                ("EHLO", "250-x\n250 ETRN"),
-                ("ETRN a.test", "250 queued"),
-                ("ETRN", "458 no"),
-            ]),
-        ],
-    );
+    let server = script_server(vec![
+        line("220 ready"),
+        serve(&[
+            ("EHLO", "250-x\n250 ETRN"),
+            ("ETRN a.test", "250 queued"),
+            ("ETRN", "458 no"),
+        ]),
+    ]);
     let (mut r, mut w) = connect(server.addr());
     assert_eq!(read_line(&mut r), "220 ready\r\n");
     let exchanges: [(&str, &[&str]); 5] = [
@@ -246,11 +229,11 @@ fn serve_until_quit_answers_and_logs() {
 #[test]
 fn servers_share_one_port_on_loopback_aliases() {
     // 127.0.0.2/.3 work on Linux; skip quietly where they do not.
-    if ScriptedServer::try_start_on("127.0.0.2:0".parse().unwrap(), vec![]).is_err() {
+    if TestServer::try_start_on("127.0.0.2:0".parse().expect("a literal"), vec![]).is_err() {
         eprintln!("127.0.0.2 not bindable; skipping");
         return;
     }
-    let servers = ScriptedServer::start_same_port(vec![
+    let servers = TestServer::start_same_port(vec![
         ("127.0.0.2", vec![line("220 two")]),
         ("127.0.0.3", vec![line("220 three")]),
     ]);
@@ -263,11 +246,9 @@ fn servers_share_one_port_on_loopback_aliases() {
 
 #[test]
 fn ipv6_loopback_server_works_when_available() {
-    if !ipv6_loopback_available() {
-        eprintln!("[::1] not bindable; skipping");
+    let Some(server) = ipv6_server(vec![line("220 v6")]) else {
         return;
-    }
-    let server = ScriptedServer::start("[::1]:0", vec![line("220 v6")]);
+    };
     let (mut r, _w) = connect(server.addr());
     assert_eq!(read_line(&mut r), "220 v6\r\n");
 }
@@ -275,7 +256,7 @@ fn ipv6_loopback_server_works_when_available() {
 #[test]
 #[should_panic(expected = "may only bind")]
 fn non_loopback_bind_is_rejected() {
-    let _ = ScriptedServer::start("0.0.0.0:0", vec![]);
+    let _ = TestServer::start("0.0.0.0:0", vec![]);
 }
 
 #[test]
@@ -306,9 +287,8 @@ fn run_program_sets_private_cache_dir_and_stdin() {
     assert_eq!(rest, "input");
     assert!(!Path::new(cache).exists(), "private cache dir not removed");
 
-    let mine = temp_dir("own-cache");
-    let mine_str = mine.to_str().unwrap();
-    let env = [("XDG_CACHE_HOME", mine_str)];
+    let mine = TempDir::new("own-cache");
+    let env = [("XDG_CACHE_HOME", mine.arg())];
     let run = run_program(
         Path::new("/bin/sh"),
         &["-c", "echo $XDG_CACHE_HOME"],
@@ -316,8 +296,7 @@ fn run_program_sets_private_cache_dir_and_stdin() {
         None,
         RUN_TIMEOUT,
     );
-    assert_eq!(run.stdout.trim(), mine_str);
-    std::fs::remove_dir_all(mine).unwrap();
+    assert_eq!(run.stdout.trim(), mine.arg());
 }
 
 #[test]
@@ -334,4 +313,18 @@ fn run_program_kills_after_timeout() {
     assert_eq!(run.status, None);
     assert!(run.timed_out);
     assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+}
+
+#[test]
+fn temp_dir_is_removed_even_when_its_test_fails() {
+    let mut made = None;
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let dir = TempDir::new("doomed");
+        dir.file("inside", "left behind?\n");
+        made = Some(dir.to_path_buf());
+        panic!("the test fails while its TempDir is alive");
+    }));
+    assert!(failed.is_err());
+    let made = made.expect("the directory was made");
+    assert!(!made.exists(), "{} left behind", made.display());
 }

@@ -27,7 +27,7 @@ fn install_sh(destdir: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
-    let destdir = temp_dir("destdir");
+    let destdir = TempDir::new("destdir");
     let installed = install_sh(&destdir, &[]);
     assert!(installed.status.success(), "{installed:?}");
     for path in [
@@ -60,19 +60,17 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
     assert!(removed.status.success(), "{removed:?}");
     let left: Vec<_> = std::fs::read_dir(&destdir).expect("destdir").collect();
     assert!(left.is_empty(), "left behind: {left:?}");
-    let _ = std::fs::remove_dir(&destdir);
 }
 
 #[test]
 fn install_sh_keeps_an_existing_defaults_file() {
-    let destdir = temp_dir("keep-defaults");
+    let destdir = TempDir::new("keep-defaults");
     std::fs::create_dir_all(destdir.join("etc/default")).expect("mkdir");
     std::fs::write(destdir.join("etc/default/smtpbox"), "ETRN_HOSTS=mine\n").expect("write");
     assert!(install_sh(&destdir, &[]).status.success());
     assert!(install_sh(&destdir, &["--uninstall"]).status.success());
     let kept = std::fs::read_to_string(destdir.join("etc/default/smtpbox")).expect("kept");
     assert_eq!(kept, "ETRN_HOSTS=mine\n");
-    let _ = std::fs::remove_dir_all(&destdir);
 }
 
 /// Whether systemd-analyze can be run here.
@@ -92,7 +90,7 @@ fn boot_unit_verifies() {
     }
     // Point ExecStart at a real etrn link (the package's /usr/sbin/etrn is
     // checked after installing the .deb); the man page check is done there.
-    let dir = temp_dir("unit");
+    let dir = TempDir::new("unit");
     let etrn = dir.join("etrn");
     std::os::unix::fs::symlink(smtpbox_bin(), &etrn).expect("link");
     let unit = std::fs::read_to_string(packaging().join("systemd/smtpbox-etrn.service"))
@@ -105,7 +103,6 @@ fn boot_unit_verifies() {
         .arg(&unit_path)
         .output()
         .expect("systemd-analyze verify");
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         verify.status.success() && verify.stderr.is_empty(),
         "{}",

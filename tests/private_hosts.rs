@@ -6,63 +6,81 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::*;
 
-/// Runs `smtpbox ARGS` with `hosts` as /etc/hosts; `None` when this machine
-/// cannot make a private mount namespace.
-fn run_with_hosts(hosts: &str, args: &[&str]) -> Option<Run> {
-    let dir = temp_dir("hosts");
-    let hosts_file = dir.join("hosts");
-    std::fs::write(&hosts_file, hosts).expect("write hosts file");
-    let mount = format!("mount --bind '{}' /etc/hosts", hosts_file.display());
+/// Whether `unshare -m` can run `setup` (a shell command) here; says why
+/// the test is skipped when not.
+fn namespace_allows(setup: &str, what: &str) -> bool {
     let probe = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &mount])
-        .stderr(std::process::Stdio::null())
+        .args(["-m", "--propagation", "private", "sh", "-c", setup])
+        .stderr(Stdio::null())
         .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: cannot bind-mount a private /etc/hosts here");
-        let _ = std::fs::remove_dir_all(&dir);
+    let allowed = probe.is_ok_and(|s| s.success());
+    if !allowed {
+        eprintln!("SKIPPED: cannot {what} here");
+    }
+    allowed
+}
+
+/// Runs `smtpbox APPLET --port PORT ARGS` (port of `target`) in a private
+/// mount namespace after `setup` (a shell command); `None` when this
+/// machine cannot make one.
+fn run_in_namespace(
+    setup: &str,
+    what: &str,
+    applet: &str,
+    target: &impl Target,
+    args: &[&str],
+) -> Option<Run> {
+    if !namespace_allows(setup, what) {
         return None;
     }
-    let script = format!(
-        "mount --bind '{}' /etc/hosts && exec \"$0\" \"$@\"",
-        hosts_file.display()
-    );
-    let mut full = vec!["-m", "--propagation", "private", "sh", "-c", &script];
+    let script = format!("{setup} && exec \"$0\" \"$@\"");
     let binary = smtpbox_bin();
-    full.push(binary.to_str().expect("utf-8 path"));
-    full.extend_from_slice(args);
-    let run = run_program(Path::new("unshare"), &full, &[], None, RUN_TIMEOUT);
-    let _ = std::fs::remove_dir_all(&dir);
-    Some(run)
+    let port = target.port().to_string();
+    let head = ["-m", "--propagation", "private", "sh", "-c", &script];
+    let command = [path_arg(&binary), applet, "--port", &port];
+    let full = [&head[..], &command, args].concat();
+    Some(run_program(
+        Path::new("unshare"),
+        &full,
+        &[],
+        None,
+        RUN_TIMEOUT,
+    ))
+}
+
+/// [`run_in_namespace`] with `hosts` as /etc/hosts.
+fn run_with_hosts(hosts: &str, applet: &str, target: &impl Target, args: &[&str]) -> Option<Run> {
+    let dir = TempDir::new("hosts");
+    let hosts_file = dir.file("hosts", hosts);
+    let mount = format!("mount --bind '{}' /etc/hosts", hosts_file.display());
+    let what = "bind-mount a private /etc/hosts";
+    run_in_namespace(&mount, what, applet, target, args)
+}
+
+/// Two servers on one port: a first address and a second one.
+fn two_addresses(first: Vec<Step>, second: Vec<Step>) -> Option<Vec<TestServer>> {
+    let servers = TestServer::start_same_port(vec![("127.0.0.2", first), ("127.0.0.3", second)]);
+    if servers.len() < 2 {
+        eprintln!("SKIPPED: cannot bind 127.0.0.2 and 127.0.0.3");
+        return None;
+    }
+    Some(servers)
 }
 
 #[test]
 fn a_host_is_up_when_any_of_its_addresses_greets() {
-    let servers = ScriptedServer::start_same_port(vec![
-        ("127.0.0.2", vec![]), // accepts, never greets
-        ("127.0.0.3", vec![line("220 second address")]),
-    ]);
-    if servers.len() < 2 {
-        eprintln!("SKIPPED: cannot bind 127.0.0.2 and 127.0.0.3");
+    // The first address accepts and never greets.
+    let Some(servers) = two_addresses(vec![], vec![line("220 second address")]) else {
         return;
-    }
-    let port = servers[0].port().to_string();
+    };
     let hosts = "127.0.0.1 localhost\n127.0.0.2 dual.test\n127.0.0.3 dual.test\n";
-    let args = [
-        "smtpdcheck",
-        "-v",
-        "--no-cache",
-        "--port",
-        &port,
-        "--timeout",
-        "3",
-        "10:dual.test",
-    ];
-    let Some(run) = run_with_hosts(hosts, &args) else {
+    let args = ["-v", "--no-cache", "--timeout", "3", "10:dual.test"];
+    let Some(run) = run_with_hosts(hosts, "smtpdcheck", &servers[0], &args) else {
         return;
     };
     assert_eq!(run.status, Some(1), "{run:#?}");
@@ -71,84 +89,46 @@ fn a_host_is_up_when_any_of_its_addresses_greets() {
     // Happy Eyeballs: the second address starts 250 ms after the first,
     // not after the first one's timeout.
     assert!(run.elapsed < Duration::from_secs(2), "{run:#?}");
-    assert!(
-        servers[0].connections() >= 1,
-        "the first address was tried too"
-    );
+    let tried = servers[0].connections() >= 1;
+    assert!(tried, "the first address was tried too");
 }
 
 #[test]
 fn stop_by_name_matches_a_server_given_by_address() {
-    let servers = ScriptedServer::start_same_port(vec![
-        ("127.0.0.2", vec![line("220 primary")]),
-        ("127.0.0.3", vec![line("220 this host")]),
-    ]);
-    if servers.len() < 2 {
-        eprintln!("SKIPPED: cannot bind 127.0.0.2 and 127.0.0.3");
+    let Some(servers) = two_addresses(vec![line("220 primary")], vec![line("220 this host")])
+    else {
         return;
-    }
-    let port = servers[0].port().to_string();
+    };
     let hosts = "127.0.0.1 localhost\n127.0.0.3 me.test\n";
     // The stop host is given by name, the servers by address; the peer of
     // the same prio does not count, so nothing is reported.
-    let args = [
-        "smtpdcheck",
-        "--no-cache",
-        "--port",
-        &port,
-        "--timeout",
-        "2",
-        "--stop",
-        "me.test",
-        "10:127.0.0.2",
-        "10:127.0.0.3",
-    ];
-    let Some(run) = run_with_hosts(hosts, &args) else {
+    let stop_by_name = ["--stop", "me.test", "10:127.0.0.2", "10:127.0.0.3"];
+    let args = [&["--no-cache", "--timeout", "2"], &stop_by_name[..]].concat();
+    let Some(run) = run_with_hosts(hosts, "smtpdcheck", &servers[0], &args) else {
         return;
     };
     assert_eq!(run.status, Some(0), "{run:#?}");
     assert_eq!(run.stdout, "");
-    assert_eq!(
-        servers[1].connections(),
-        0,
-        "the stop server is never probed"
-    );
+    let stop_server = servers[1].connections();
+    assert_eq!(stop_server, 0, "the stop server is never probed");
 }
 
 #[test]
 fn etrn_reaches_a_host_whose_first_address_is_silent() {
     let etrn = serve(&[("EHLO", "250-x\n250 ETRN"), ("ETRN", "250 Queuing started")]);
-    let servers = ScriptedServer::start_same_port(vec![
-        ("127.0.0.2", vec![]),
-        ("127.0.0.3", vec![line("220 ready"), etrn]),
-    ]);
-    if servers.len() < 2 {
-        eprintln!("SKIPPED: cannot bind 127.0.0.2 and 127.0.0.3");
+    let Some(servers) = two_addresses(vec![], vec![line("220 ready"), etrn]) else {
         return;
-    }
-    let port = servers[0].port().to_string();
+    };
     let hosts = "127.0.0.1 localhost\n127.0.0.2 mx.test\n127.0.0.3 mx.test\n";
-    let args = [
-        "etrn",
-        "--helo",
-        "client.test",
-        "--port",
-        &port,
-        "--timeout",
-        "3",
-        "mx.test",
-        "a.test",
-    ];
-    let Some(run) = run_with_hosts(hosts, &args) else {
+    let args = ["--helo", "client.test", "--timeout", "3"];
+    let args = [&args[..], &["mx.test", "a.test"]].concat();
+    let Some(run) = run_with_hosts(hosts, "etrn", &servers[0], &args) else {
         return;
     };
     assert_eq!(run.status, Some(0), "{run:#?}");
     servers[1].wait_idle(Duration::from_secs(2));
-    assert!(
-        servers[1].received().iter().any(|l| l == "ETRN a.test"),
-        "{:?}",
-        servers[1].received()
-    );
+    let got = servers[1].received();
+    assert!(got.iter().any(|l| l == "ETRN a.test"), "{got:?}");
 }
 
 /// A cache directory on a full file system: the answer is unchanged and the
@@ -156,47 +136,17 @@ fn etrn_reaches_a_host_whose_first_address_is_silent() {
 /// namespace).
 #[test]
 fn a_full_cache_file_system_does_not_change_the_answer() {
-    let server = ScriptedServer::start("127.0.0.1:0", vec![line("220 up")]);
-    let port = server.port().to_string();
-    let cache = temp_dir("full-cache");
-    let script = format!(
-        "mount -t tmpfs -o size=16k tmpfs '{dir}' && \
-         (dd if=/dev/zero of='{dir}/filler' bs=1k count=64 2>/dev/null; true) && \
-         XDG_CACHE_HOME='{dir}' exec \"$0\" \"$@\"",
-        dir = cache.display()
-    );
-    let probe = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c"])
-        .arg(format!(
-            "mount -t tmpfs -o size=16k tmpfs '{}'",
-            cache.display()
-        ))
-        .stderr(std::process::Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: cannot mount a private tmpfs here");
-        let _ = std::fs::remove_dir_all(&cache);
+    let server = greeting_server("220 up");
+    let cache = TempDir::new("full-cache");
+    let dir = cache.display();
+    let mount = format!("mount -t tmpfs -o size=16k tmpfs '{dir}'");
+    let fill = format!("(dd if=/dev/zero of='{dir}/filler' bs=1k count=64 2>/dev/null; true)");
+    let fill = format!("{mount} && {fill} && export XDG_CACHE_HOME='{dir}'");
+    let what = "mount a private tmpfs";
+    let args = ["-v", "--timeout", "2", "127.0.0.1"];
+    let Some(run) = run_in_namespace(&fill, what, "smtpdcheck", &server, &args) else {
         return;
-    }
-    let binary = smtpbox_bin();
-    let args = [
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        &script,
-        binary.to_str().expect("utf-8 path"),
-        "smtpdcheck",
-        "-v",
-        "--port",
-        &port,
-        "--timeout",
-        "2",
-        "127.0.0.1",
-    ];
-    let run = run_program(Path::new("unshare"), &args, &[], None, RUN_TIMEOUT);
-    let _ = std::fs::remove_dir_all(&cache);
+    };
     assert_eq!(run.status, Some(1), "{run:#?}");
     assert_eq!(run.stdout, "127.0.0.1\n");
     assert!(run.stderr.contains("cache not updated"), "{run:#?}");

@@ -1,21 +1,13 @@
 //! Test certificates: a fresh CA and a server certificate it signed, made
 //! with rcgen, ready for a rustls test server and for etrn's `--ca-file`.
 
-use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use super::conn::is_retry;
+
 /// A TLS server stream over a test connection.
 pub type TlsServerStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
-
-/// Whether a socket error only means "try again" (the harness's sockets
-/// have short timeouts so threads notice when to stop).
-pub fn is_retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
 
 /// Runs the server side of a TLS handshake on `tcp` to its end, checking
 /// `alive` between steps. `Err(Some(why))` when it failed (`TLS-FAILED ...`
@@ -43,7 +35,8 @@ pub fn handshake(
 }
 
 /// A CA and a server certificate it signed, as the server's rustls config
-/// and the CA's PEM (for `--ca-file`).
+/// and the CA's PEM (for `--ca-file`). Cheap to clone.
+#[derive(Clone)]
 pub struct Pki {
     /// The CA certificate, for `--ca-file`.
     pub ca_pem: String,

@@ -1,0 +1,310 @@
+//! The result cache in `$XDG_CACHE_HOME/smtpbox/smtpdcheck`: what it
+//! remembers and for how long, and files or directories it must not trust
+//! or must not write.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crate::support::*;
+use crate::*;
+
+/// `smtpdcheck --port PORT ARGS` against `target`, XDG_CACHE_HOME = `home`.
+fn check_cached(home: &Path, target: &impl Target, args: &[&str]) -> Run {
+    let home = path_arg(home);
+    run_against("smtpdcheck", target, args, &[("XDG_CACHE_HOME", home)])
+}
+
+/// `smtpdcheck --port PORT [EXTRA] --timeout 1 127.0.0.1`, cache in `home`.
+fn probe_cached(home: &Path, target: &impl Target, extra: &[&str]) -> Run {
+    let args = [extra, &["--timeout", "1", "127.0.0.1"]].concat();
+    check_cached(home, target, &args)
+}
+
+/// A cache file under `header` whose one entry says `target` was up just
+/// now.
+fn fresh_up_entry(header: &str, target: &impl Target) -> String {
+    format!("{header}\n127.0.0.1:{} up {}\n", target.port(), now_ms())
+}
+
+/// Writes `text` to `path` with mode 0600 (what smtpdcheck writes).
+fn write_private(path: &Path, text: &[u8]) {
+    fs::write(path, text).expect("write");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+fn mode(path: &Path) -> u32 {
+    let meta = fs::symlink_metadata(path).expect("metadata");
+    meta.permissions().mode() & 0o777
+}
+
+#[test]
+fn cache_remembers_an_up_server() {
+    let home = TempDir::new("cache-up");
+    let server = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &server, &[]), "127.0.0.1");
+
+    let file = cache_file(&home);
+    assert!(
+        fs::symlink_metadata(&file)
+            .expect("cache file written")
+            .is_file()
+    );
+    assert_eq!(mode(&file), 0o600, "file mode");
+    assert_eq!(mode(file.parent().expect("cache dir")), 0o700, "dir mode");
+    let text = fs::read_to_string(&file).expect("read cache");
+    assert_cache_format(&text);
+    let entry = format!("127.0.0.1:{} up ", server.port());
+    assert!(text.contains(&entry), "{text:?}");
+
+    let addr = server.addr();
+    drop(server); // now refused
+    let run = probe_cached(&home, &addr, &["-v"]);
+    assert_up(&run, "127.0.0.1");
+    assert!(run.stderr.contains("cached"), "{run:?}");
+    down(&probe_cached(&home, &addr, &["--no-cache"]));
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let home = TempDir::new("cache-none");
+    let server = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &server, &["--no-cache"]), "127.0.0.1");
+    assert!(!home.join("smtpbox").exists(), "nothing written");
+}
+
+#[test]
+fn cache_remembers_a_down_server() {
+    let home = TempDir::new("cache-down");
+    let server = script_server(vec![]); // silent
+    let first = probe_cached(&home, &server, &["-v"]);
+    down(&first);
+    assert!(first.elapsed >= Duration::from_millis(900), "{first:?}");
+    assert!(!first.stderr.contains("cached"), "{first:?}");
+
+    let second = probe_cached(&home, &server, &["-v"]);
+    down(&second);
+    assert!(second.stderr.contains("cached"), "{second:?}");
+    assert!(second.elapsed < Duration::from_millis(500), "{second:?}");
+    let connections = server.connections();
+    assert_eq!(connections, 1, "the cached down server is not contacted");
+}
+
+#[test]
+fn cache_remembers_a_refused_server() {
+    let home = TempDir::new("cache-refused");
+    let refused = refused_addr();
+    down(&probe_cached(&home, &refused, &["-v"]));
+    let second = probe_cached(&home, &refused, &["-v"]);
+    down(&second);
+    assert!(second.stderr.contains("cached"), "{second:?}");
+}
+
+#[test]
+fn down_ttl_0_means_down_is_not_cached() {
+    let home = TempDir::new("cache-ttl0");
+    let server = greeting_server("554 no");
+    let extra = ["-v", "--cache-ttl", "0"];
+    down(&probe_cached(&home, &server, &extra));
+    let second = probe_cached(&home, &server, &extra);
+    down(&second);
+    assert!(!second.stderr.contains("cached"), "{second:?}");
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn up_ttl_expires() {
+    let home = TempDir::new("cache-expiry");
+    let server = greeting_server("220 ok");
+    let addr = server.addr();
+    let extra = ["--cache-ttl-up", "1"];
+    assert_up(&probe_cached(&home, &server, &extra), "127.0.0.1");
+    drop(server);
+    thread::sleep(Duration::from_millis(1200));
+    down(&probe_cached(&home, &addr, &extra));
+}
+
+#[test]
+fn cache_is_per_port() {
+    let home = TempDir::new("cache-port");
+    let up = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &up, &[]), "127.0.0.1");
+    down(&probe_cached(&home, &refused_addr(), &[]));
+}
+
+#[test]
+fn corrupt_cache_file_is_ignored_and_rewritten() {
+    let home = TempDir::new("cache-corrupt");
+    let file = private_cache_dir(&home);
+    write_private(&file, b"\xff\xfegarbage\n127.0.0.1:25 sideways\n\0\0\0");
+    let server = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &server, &[]), "127.0.0.1");
+    let text = fs::read_to_string(&file).expect("rewritten as text");
+    assert!(text.starts_with(CACHE_HEADER), "{text:?}");
+    assert_cache_format(&text);
+}
+
+#[test]
+fn cache_file_with_a_wrong_header_is_not_trusted() {
+    // A file claiming the (refused) address is up, but not in our format.
+    let home = TempDir::new("cache-header");
+    let file = private_cache_dir(&home);
+    let refused = refused_addr();
+    fs::write(&file, fresh_up_entry("# some other format", &refused)).expect("write");
+    down(&probe_cached(&home, &refused, &[]));
+}
+
+#[test]
+fn valid_cache_entry_is_used() {
+    // Shows that a fresh "up" entry written in the documented format is
+    // read (the tests that plant entries rely on that to be meaningful).
+    let home = TempDir::new("cache-valid");
+    let refused = refused_addr();
+    write_private(
+        &private_cache_dir(&home),
+        fresh_up_entry(CACHE_HEADER, &refused).as_bytes(),
+    );
+    let run = probe_cached(&home, &refused, &["-v"]);
+    assert_up(&run, "127.0.0.1");
+    assert!(run.stderr.contains("cached"), "{run:?}");
+}
+
+#[test]
+fn cache_file_owned_by_another_user_is_not_trusted() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: only root can give a file to another user");
+        return;
+    }
+    let home = TempDir::new("cache-owner");
+    let file = private_cache_dir(&home);
+    let refused = refused_addr();
+    write_private(&file, fresh_up_entry(CACHE_HEADER, &refused).as_bytes());
+    std::os::unix::fs::chown(&file, Some(65534), Some(65534)).expect("chown");
+    down(&probe_cached(&home, &refused, &[]));
+}
+
+#[test]
+fn symlinked_cache_file_is_not_followed() {
+    let home = TempDir::new("cache-symlink");
+    let file = private_cache_dir(&home);
+    let refused = refused_addr();
+    // If the link were followed, this would make the refused server "up".
+    let elsewhere = home.join("elsewhere");
+    let planted = fresh_up_entry(CACHE_HEADER, &refused);
+    write_private(&elsewhere, planted.as_bytes());
+    std::os::unix::fs::symlink(&elsewhere, &file).expect("symlink");
+
+    down(&probe_cached(&home, &refused, &[]));
+    assert_eq!(
+        fs::read_to_string(&elsewhere).expect("still there"),
+        planted,
+        "the link target is unchanged"
+    );
+}
+
+#[test]
+fn cache_file_that_is_a_fifo_does_not_block() {
+    let home = TempDir::new("cache-fifo");
+    let file = private_cache_dir(&home);
+    let c_path = std::ffi::CString::new(path_arg(&file)).expect("no NUL");
+    // SAFETY: a valid NUL-terminated path.
+    let rc = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    let server = greeting_server("220 ok");
+    let run = probe_cached(&home, &server, &[]);
+    assert_up(&run, "127.0.0.1");
+    assert!(run.elapsed < Duration::from_secs(2), "{run:?}");
+}
+
+/// Whatever the test made of `$XDG_CACHE_HOME/smtpbox`, the answers are
+/// unchanged: up for an up server (with `-v` if `verbose`), down for a
+/// refused port.
+fn answers_unchanged_with(home: &TempDir, verbose: bool) {
+    let server = greeting_server("220 ok");
+    let extra: &[&str] = if verbose { &["-v"] } else { &[] };
+    assert_up(&probe_cached(home, &server, extra), "127.0.0.1");
+    down(&probe_cached(home, &refused_addr(), &[]));
+}
+
+#[test]
+fn unwritable_cache_dir_does_not_change_the_answer() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("SKIPPED: root ignores directory modes");
+        return;
+    }
+    let home = TempDir::new("cache-ro");
+    let dir = home.join("smtpbox");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).expect("chmod");
+    answers_unchanged_with(&home, false);
+}
+
+#[test]
+fn cache_dir_that_is_a_file_does_not_change_the_answer() {
+    // Works as root too: `$XDG_CACHE_HOME/smtpbox` is a regular file.
+    let home = TempDir::new("cache-notdir");
+    home.file("smtpbox", "not a directory\n");
+    answers_unchanged_with(&home, true);
+    let still = fs::read_to_string(home.join("smtpbox")).expect("read");
+    assert_eq!(still, "not a directory\n");
+}
+
+#[test]
+fn cache_dir_open_to_others_is_not_written() {
+    let home = TempDir::new("cache-open");
+    let dir = home.join("smtpbox");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let server = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &server, &[]), "127.0.0.1");
+    assert!(!dir.join("smtpdcheck").exists(), "no cache in a shared dir");
+}
+
+#[test]
+fn relative_xdg_cache_home_is_ignored() {
+    let home = TempDir::new("cache-relative-home");
+    let cwd = TempDir::new("cache-relative-cwd");
+    let server = greeting_server("220 ok");
+    let port = server.port().to_string();
+    let mut child = Command::new(smtpbox_bin())
+        .args(["smtpdcheck", "--port", &port, "--timeout", "1", "127.0.0.1"])
+        .env("XDG_CACHE_HOME", "relative-cache")
+        .env("HOME", home.path())
+        .current_dir(cwd.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(1));
+    assert!(!cwd.join("relative-cache").exists(), "relative path used");
+    assert!(
+        home.join(".cache/smtpbox/smtpdcheck").is_file(),
+        "falls back to $HOME/.cache"
+    );
+}
+
+#[test]
+fn concurrent_runs_share_the_cache_safely() {
+    let home = Arc::new(TempDir::new("cache-concurrent"));
+    let server = Arc::new(greeting_server("220 ok"));
+    let threads: Vec<_> = (0..30)
+        .map(|_| {
+            let (home, server) = (Arc::clone(&home), Arc::clone(&server));
+            let args = ["--timeout", "5", "127.0.0.1"];
+            thread::spawn(move || check_cached(&home, &*server, &args))
+        })
+        .collect();
+    for t in threads {
+        let run = t.join().expect("runner thread");
+        assert_up(&run, "127.0.0.1");
+    }
+    assert_cache_says_up(&home, &*server);
+}

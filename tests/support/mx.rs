@@ -1,0 +1,52 @@
+//! Ready-made mail servers on loopback that the applet tests share: short
+//! constructors, one that only greets, one that offers and accepts ETRN.
+
+use super::script::{Step, line, serve};
+use super::server::TestServer;
+
+/// A server on 127.0.0.1 playing `script`.
+pub fn script_server(script: Vec<Step>) -> TestServer {
+    TestServer::start("127.0.0.1:0", script)
+}
+
+/// A server on 127.0.0.1 that sends `greeting`, then answers commands
+/// from `replies` until QUIT (see [`Step::ServeUntilQuit`]).
+pub fn smtp_server(greeting: &str, replies: &[(&str, &str)]) -> TestServer {
+    script_server(vec![line(greeting), serve(replies)])
+}
+
+/// A server on 127.0.0.1 that sends `greeting` and then only listens.
+pub fn greeting_server(greeting: &str) -> TestServer {
+    script_server(vec![line(greeting)])
+}
+
+/// A server on [::1] playing `script`; `None`, saying the test is skipped,
+/// where IPv6 is off (as in some containers).
+pub fn ipv6_server(script: Vec<Step>) -> Option<TestServer> {
+    if !super::ipv6_loopback_available() {
+        eprintln!("SKIPPED: [::1] cannot be bound here");
+        return None;
+    }
+    Some(TestServer::start("[::1]:0", script))
+}
+
+/// The EHLO reply of a server that offers ETRN (and not STARTTLS).
+pub const EHLO_ETRN: &str = "250-mx.test Hello\n250-ETRN\n250 8BITMIME";
+
+/// The script of a server that greets 220, offers ETRN in EHLO and answers
+/// every ETRN with the reply of the first matching `(prefix, reply)`.
+pub fn etrn_script(etrn: &[(&str, &str)]) -> Vec<Step> {
+    let mut replies = vec![("EHLO", EHLO_ETRN)];
+    replies.extend_from_slice(etrn);
+    vec![line("220 mx.test ESMTP ready"), serve(&replies)]
+}
+
+/// A server on 127.0.0.1 playing [`etrn_script`].
+pub fn etrn_server(etrn: &[(&str, &str)]) -> TestServer {
+    script_server(etrn_script(etrn))
+}
+
+/// The usual ETRN server: every ETRN answered `250 Queuing started`.
+pub fn accepting_server() -> TestServer {
+    etrn_server(&[("ETRN", "250 Queuing started")])
+}
