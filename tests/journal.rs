@@ -2,69 +2,58 @@
 //! every line an applet prints carries its sd-daemon(3) priority prefix,
 //! whichever module printed it; elsewhere no line does.
 
+mod support;
+
 use std::fs::File;
-use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
-/// A loopback port nothing listens on.
-fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let port = listener.local_addr().expect("its address").port();
-    drop(listener);
-    port.to_string()
-}
+use support::{TempDir, refused_addr, smtpbox_bin};
 
 /// Runs `smtpbox ARGS` with stderr in a file; with `journal`, that file is
 /// named by JOURNAL_STREAM as systemd does. Returns (status, stderr).
-fn run(args: &[&str], env: &[(&str, &str)], journal: bool) -> (i32, String) {
-    let dir = std::env::temp_dir().join(format!(
-        "smtpbox-journal-{}-{}",
-        std::process::id(),
-        args.join("_").replace(['/', ' '], "_")
-    ));
-    std::fs::create_dir_all(&dir).expect("make a temp dir");
-    let path = dir.join("stderr");
-    let stderr = File::create(&path).expect("create the stderr file");
+fn run(args: &[&str], env: &[(&str, &str)], journal: bool) -> (Option<i32>, String) {
+    let dir = TempDir::new("journal");
+    let stderr = File::create(dir.join("stderr")).expect("create the stderr file");
     let meta = stderr.metadata().expect("stat the stderr file");
-    let stream = if journal {
-        format!("{}:{}", meta.dev(), meta.ino())
-    } else {
-        String::new()
-    };
-    let status = Command::new(env!("CARGO_BIN_EXE_smtpbox"))
+    let stream = journal.then(|| format!("{}:{}", meta.dev(), meta.ino()));
+    let status = Command::new(smtpbox_bin())
         .args(args)
         .envs(env.iter().copied())
-        .env("JOURNAL_STREAM", stream)
-        .env("XDG_CACHE_HOME", &dir)
+        .env("JOURNAL_STREAM", stream.unwrap_or_default())
+        .env("XDG_CACHE_HOME", dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
         .status()
         .expect("run smtpbox");
-    let text = std::fs::read_to_string(&path).expect("read the stderr file");
-    let _ = std::fs::remove_dir_all(&dir);
-    (status.code().unwrap_or(-1), text)
+    let text = std::fs::read_to_string(dir.join("stderr")).expect("read the stderr file");
+    (status.code(), text)
 }
-
-/// One run: its arguments and environment, its exit status, and how its
-/// first stderr line starts under the journal.
-type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a str);
 
 #[test]
 fn every_line_carries_its_priority_when_stderr_is_the_journal() {
-    let port = closed_port();
-    let cases: &[Case] = &[
-        // --etrn-hosts: the discovery error, printed by discovery.rs.
+    let port = refused_addr().port().to_string();
+    let no_mta = [
+        "etrn",
+        "--helo",
+        "x.test",
+        "--port",
+        &port,
+        "127.0.0.1",
+        "a.test",
+    ];
+    let discovery = [
+        "--sendmail-cf",
+        "/nonexistent/sendmail.cf",
+        "--helo",
+        "x.test",
+    ];
+    // (arguments, environment, exit status, start of the journal's first line)
+    let cases: [(&[&str], &[(&str, &str)], i32, &str); 5] = [
+        // --etrn-hosts: the discovery error, printed by discovery.rs
         (
-            &[
-                "etrn",
-                "--etrn-hosts",
-                "--helo",
-                "x.test",
-                "--sendmail-cf",
-                "/nonexistent/sendmail.cf",
-            ],
+            &[&["etrn", "--etrn-hosts"][..], &discovery].concat(),
             &[("ETRN_HOSTS", "127.0.0.1")],
             2,
             "<3>etrn: /nonexistent/sendmail.cf: ",
@@ -75,29 +64,16 @@ fn every_line_carries_its_priority_when_stderr_is_the_journal() {
             0,
             "<6>etrn: ETRN_HOSTS is empty or unset: nothing to do",
         ),
-        // A usage error, reported by the dispatcher.
+        // a usage error, reported by the dispatcher
         (
             &["etrn", "--helo", "x.test", "127.0.0.1", "a b"],
             &[],
             2,
             "<3>etrn: invalid client-host 'a b': ",
         ),
-        // The session's failure, reported by the single-server mode.
-        (
-            &[
-                "etrn",
-                "--helo",
-                "x.test",
-                "--port",
-                &port,
-                "127.0.0.1",
-                "a.test",
-            ],
-            &[],
-            3,
-            "<3>etrn: 127.0.0.1 (127.0.0.1:",
-        ),
-        // smtpdcheck's -v lines.
+        // the session's failure, reported by the single-server mode
+        (&no_mta, &[], 3, "<3>etrn: 127.0.0.1 (127.0.0.1:"),
+        // smtpdcheck's -v lines
         (
             &["smtpdcheck", "-v", "--port", &port, "127.0.0.1"],
             &[],
@@ -107,20 +83,15 @@ fn every_line_carries_its_priority_when_stderr_is_the_journal() {
     ];
     for (args, env, status, first_line) in cases {
         let (code, journal) = run(args, env, true);
-        assert_eq!(code, *status, "{args:?}: {journal}");
+        assert_eq!(code, Some(status), "{args:?}: {journal}");
         assert!(journal.starts_with(first_line), "{args:?}: {journal}");
-        for line in journal.lines() {
-            assert!(
-                line.starts_with('<'),
-                "{args:?}: a line without priority: {line}"
-            );
-        }
+        let unprefixed = journal.lines().find(|l| !l.starts_with('<'));
+        assert_eq!(unprefixed, None, "{args:?}: a line without priority");
         let (code, plain) = run(args, env, false);
-        assert_eq!(code, *status, "{args:?}: {plain}");
-        let unprefixed = &first_line[3..];
-        assert!(plain.starts_with(unprefixed), "{args:?}: {plain}");
+        assert_eq!(code, Some(status), "{args:?}: {plain}");
+        assert!(plain.starts_with(&first_line[3..]), "{args:?}: {plain}");
         assert!(
-            !plain.contains("<3>") && !plain.contains("<6>"),
+            !plain.lines().any(|l| l.starts_with('<')),
             "{args:?}: {plain}"
         );
     }

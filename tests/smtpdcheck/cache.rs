@@ -148,63 +148,54 @@ fn corrupt_cache_file_is_ignored_and_rewritten() {
     assert_cache_format(&text);
 }
 
-#[test]
-fn cache_file_with_a_wrong_header_is_not_trusted() {
-    // A file claiming the (refused) address is up, but not in our format.
-    let home = TempDir::new("cache-header");
+/// `smtpdcheck -v` on a refused server after `plant` made its cache file
+/// (given the file's path, the cache home and a fresh "up" entry for that
+/// server); when `plant` returns text, `elsewhere` must still hold it.
+fn planted(tag: &str, plant: impl FnOnce(&Path, &TempDir, &str) -> Option<String>) -> Run {
+    let home = TempDir::new(tag);
     let file = private_cache_dir(&home);
     let refused = refused_addr();
-    fs::write(&file, fresh_up_entry("# some other format", &refused)).expect("write");
-    down(&probe_cached(&home, &refused, &[]));
+    let kept = plant(&file, &home, &fresh_up_entry(CACHE_HEADER, &refused));
+    let run = probe_cached(&home, &refused, &["-v"]);
+    if let Some(text) = kept {
+        let elsewhere = fs::read_to_string(home.join("elsewhere")).expect("still there");
+        assert_eq!(elsewhere, text, "the link target is unchanged");
+    }
+    run
 }
 
 #[test]
-fn valid_cache_entry_is_used() {
-    // Shows that a fresh "up" entry written in the documented format is
-    // read (the tests that plant entries rely on that to be meaningful).
-    let home = TempDir::new("cache-valid");
-    let refused = refused_addr();
-    write_private(
-        &private_cache_dir(&home),
-        fresh_up_entry(CACHE_HEADER, &refused).as_bytes(),
-    );
-    let run = probe_cached(&home, &refused, &["-v"]);
+fn planted_cache_files_are_trusted_only_when_ours() {
+    // A fresh "up" entry in the documented format is read: the planted
+    // files below are refused for what they are, not for their content.
+    let run = planted("cache-valid", |file, _, entry| {
+        write_private(file, entry.as_bytes());
+        None
+    });
     assert_up(&run, "127.0.0.1");
     assert!(run.stderr.contains("cached"), "{run:?}");
-}
-
-#[test]
-fn cache_file_owned_by_another_user_is_not_trusted() {
+    // The same entry under a header that is not ours.
+    down(&planted("cache-header", |file, _, entry| {
+        let foreign = entry.replacen(CACHE_HEADER, "# some other format", 1);
+        fs::write(file, foreign).expect("write");
+        None
+    }));
+    // Through a symlink: if it were followed, the server would be "up".
+    down(&planted("cache-symlink", |file, home, entry| {
+        write_private(&home.join("elsewhere"), entry.as_bytes());
+        std::os::unix::fs::symlink(home.join("elsewhere"), file).expect("symlink");
+        Some(entry.to_owned())
+    }));
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: only root can give a file to another user");
         return;
     }
-    let home = TempDir::new("cache-owner");
-    let file = private_cache_dir(&home);
-    let refused = refused_addr();
-    write_private(&file, fresh_up_entry(CACHE_HEADER, &refused).as_bytes());
-    std::os::unix::fs::chown(&file, Some(65534), Some(65534)).expect("chown");
-    down(&probe_cached(&home, &refused, &[]));
-}
-
-#[test]
-fn symlinked_cache_file_is_not_followed() {
-    let home = TempDir::new("cache-symlink");
-    let file = private_cache_dir(&home);
-    let refused = refused_addr();
-    // If the link were followed, this would make the refused server "up".
-    let elsewhere = home.join("elsewhere");
-    let planted = fresh_up_entry(CACHE_HEADER, &refused);
-    write_private(&elsewhere, planted.as_bytes());
-    std::os::unix::fs::symlink(&elsewhere, &file).expect("symlink");
-
-    down(&probe_cached(&home, &refused, &[]));
-    assert_eq!(
-        fs::read_to_string(&elsewhere).expect("still there"),
-        planted,
-        "the link target is unchanged"
-    );
+    down(&planted("cache-owner", |file, _, entry| {
+        write_private(file, entry.as_bytes());
+        std::os::unix::fs::chown(file, Some(65534), Some(65534)).expect("chown");
+        None
+    }));
 }
 
 #[test]

@@ -44,6 +44,20 @@ pub(super) struct Conn<S> {
     pub(super) shared: Arc<Shared>,
 }
 
+impl<S> Conn<S> {
+    /// Connection `number` over `stream`, nothing read yet.
+    pub(super) fn over(stream: S, number: usize, tls: bool, shared: Arc<Shared>) -> Self {
+        let buf = Vec::new();
+        Conn {
+            stream,
+            buf,
+            number,
+            tls,
+            shared,
+        }
+    }
+}
+
 impl Conn<TcpStream> {
     pub(super) fn new(stream: TcpStream, number: usize, shared: Arc<Shared>) -> Option<Self> {
         // Short timeouts so every blocking call returns to check the stop
@@ -52,14 +66,7 @@ impl Conn<TcpStream> {
         stream.set_read_timeout(Some(POLL)).ok()?;
         stream.set_write_timeout(Some(POLL)).ok()?;
         stream.set_nodelay(true).ok()?;
-        let (buf, tls) = (Vec::new(), false);
-        Some(Conn {
-            stream,
-            buf,
-            number,
-            tls,
-            shared,
-        })
+        Some(Conn::over(stream, number, false, shared))
     }
 
     /// Plays the script, then holds the connection (implicit `Step::Hold`).

@@ -110,14 +110,7 @@ fn over_tls(conn: Conn<TcpStream>, pki: &Pki) {
     } = conn;
     match handshake(&pki.config, stream, || shared.alive()) {
         Ok(stream) => {
-            let (buf, tls) = (Vec::new(), true);
-            let mut conn = Conn {
-                stream,
-                buf,
-                number,
-                tls,
-                shared,
-            };
+            let mut conn = Conn::over(stream, number, true, shared);
             conn.record("*TLS-OK");
             conn.smtp_until_starttls();
         }
