@@ -31,6 +31,9 @@ fn run(args: &[&str], env: &[(&str, &str)], journal: bool) -> (Option<i32>, Stri
     (status.code(), text)
 }
 
+/// Arguments, environment, exit status, start of the journal's first line.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a str);
+
 #[test]
 fn every_line_carries_its_priority_when_stderr_is_the_journal() {
     let port = refused_addr().port().to_string();
@@ -49,8 +52,7 @@ fn every_line_carries_its_priority_when_stderr_is_the_journal() {
         "--helo",
         "x.test",
     ];
-    // (arguments, environment, exit status, start of the journal's first line)
-    let cases: [(&[&str], &[(&str, &str)], i32, &str); 5] = [
+    let cases: [Case; 5] = [
         // --etrn-hosts: the discovery error, printed by discovery.rs
         (
             &[&["etrn", "--etrn-hosts"][..], &discovery].concat(),
