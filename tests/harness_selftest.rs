@@ -33,6 +33,11 @@ fn write_line(w: &mut TcpStream, l: &str) {
     w.write_all(format!("{l}\r\n").as_bytes()).expect("write");
 }
 
+/// `/bin/sh -c SCRIPT` through [`run_program`].
+fn sh(script: &str, env: &[(&str, &str)], stdin: Option<&[u8]>, timeout: Duration) -> Run {
+    run_program(Path::new("/bin/sh"), &["-c", script], env, stdin, timeout)
+}
+
 /// Reads until EOF; panics on timeout or error.
 fn assert_eof(r: &mut BufReader<TcpStream>) {
     let mut rest = String::new();
@@ -228,15 +233,14 @@ fn serve_until_quit_answers_and_logs() {
 
 #[test]
 fn servers_share_one_port_on_loopback_aliases() {
-    // 127.0.0.2/.3 work on Linux; skip quietly where they do not.
-    if TestServer::try_start_on("127.0.0.2:0".parse().expect("a literal"), vec![]).is_err() {
-        eprintln!("127.0.0.2 not bindable; skipping");
-        return;
-    }
-    let servers = TestServer::start_same_port(vec![
+    // 127.0.0.2/.3 work on Linux; skip where they do not.
+    let two_and_three = vec![
         ("127.0.0.2", vec![line("220 two")]),
         ("127.0.0.3", vec![line("220 three")]),
-    ]);
+    ];
+    let Some(servers) = same_port_or_skip(two_and_three) else {
+        return;
+    };
     assert_eq!(servers[0].port(), servers[1].port());
     for (server, greeting) in servers.iter().zip(["220 two\r\n", "220 three\r\n"]) {
         let (mut r, _w) = connect(server.addr());
@@ -274,13 +278,7 @@ fn run_program_captures_output_and_status() {
 #[test]
 fn run_program_sets_private_cache_dir_and_stdin() {
     let script = r#"test -d "$XDG_CACHE_HOME" && echo "$XDG_CACHE_HOME"; cat"#;
-    let run = run_program(
-        Path::new("/bin/sh"),
-        &["-c", script],
-        &[],
-        Some(b"input"),
-        RUN_TIMEOUT,
-    );
+    let run = sh(script, &[], Some(b"input"), RUN_TIMEOUT);
     assert!(run.success(), "{run:?}");
     let (cache, rest) = run.stdout.split_once('\n').expect("two parts");
     assert!(cache.contains("smtpbox-test-"), "{cache}");
@@ -289,27 +287,14 @@ fn run_program_sets_private_cache_dir_and_stdin() {
 
     let mine = TempDir::new("own-cache");
     let env = [("XDG_CACHE_HOME", mine.arg())];
-    let run = run_program(
-        Path::new("/bin/sh"),
-        &["-c", "echo $XDG_CACHE_HOME"],
-        &env,
-        None,
-        RUN_TIMEOUT,
-    );
+    let run = sh("echo $XDG_CACHE_HOME", &env, None, RUN_TIMEOUT);
     assert_eq!(run.stdout.trim(), mine.arg());
 }
 
 #[test]
 fn run_program_kills_after_timeout() {
     // `exec` so the shell does not leave a grandchild holding the pipes.
-    let limit = Duration::from_millis(300);
-    let run = run_program(
-        Path::new("/bin/sh"),
-        &["-c", "exec sleep 10"],
-        &[],
-        None,
-        limit,
-    );
+    let run = sh("exec sleep 10", &[], None, Duration::from_millis(300));
     assert_eq!(run.status, None);
     assert!(run.timed_out);
     assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);

@@ -11,23 +11,9 @@ use std::time::Duration;
 
 use support::*;
 
-/// Whether `unshare -m` can run `setup` (a shell command) here; says why
-/// the test is skipped when not.
-fn namespace_allows(setup: &str, what: &str) -> bool {
-    let probe = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", setup])
-        .stderr(Stdio::null())
-        .status();
-    let allowed = probe.is_ok_and(|s| s.success());
-    if !allowed {
-        eprintln!("SKIPPED: cannot {what} here");
-    }
-    allowed
-}
-
 /// Runs `smtpbox APPLET --port PORT ARGS` (port of `target`) in a private
-/// mount namespace after `setup` (a shell command); `None` when this
-/// machine cannot make one.
+/// mount namespace after `setup` (a shell command); `None` when `unshare -m`
+/// cannot run `setup` here (the test is skipped: "cannot WHAT here").
 fn run_in_namespace(
     setup: &str,
     what: &str,
@@ -35,15 +21,21 @@ fn run_in_namespace(
     target: &impl Target,
     args: &[&str],
 ) -> Option<Run> {
-    if !namespace_allows(setup, what) {
+    let unshare = ["-m", "--propagation", "private", "sh", "-c"];
+    let probe = Command::new("unshare")
+        .args(unshare)
+        .arg(setup)
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: cannot {what} here");
         return None;
     }
     let script = format!("{setup} && exec \"$0\" \"$@\"");
     let binary = smtpbox_bin();
     let port = target.port().to_string();
-    let head = ["-m", "--propagation", "private", "sh", "-c", &script];
     let command = [path_arg(&binary), applet, "--port", &port];
-    let full = [&head[..], &command, args].concat();
+    let full = [&unshare[..], &[script.as_str()], &command, args].concat();
     Some(run_program(
         Path::new("unshare"),
         &full,
@@ -64,12 +56,7 @@ fn run_with_hosts(hosts: &str, applet: &str, target: &impl Target, args: &[&str]
 
 /// Two servers on one port: a first address and a second one.
 fn two_addresses(first: Vec<Step>, second: Vec<Step>) -> Option<Vec<TestServer>> {
-    let servers = TestServer::start_same_port(vec![("127.0.0.2", first), ("127.0.0.3", second)]);
-    if servers.len() < 2 {
-        eprintln!("SKIPPED: cannot bind 127.0.0.2 and 127.0.0.3");
-        return None;
-    }
-    Some(servers)
+    same_port_or_skip(vec![("127.0.0.2", first), ("127.0.0.3", second)])
 }
 
 #[test]

@@ -45,19 +45,15 @@ fn with_defaults_file(
     Some((run, defaults))
 }
 
-/// Two accepting servers on one port: 127.0.0.1 (also the local MTA) and
-/// 127.0.0.3.
-fn two_accepting_servers() -> Vec<TestServer> {
+/// Two accepting servers on one port: 127.0.0.1 (also the local MTA) and `other`.
+fn two_accepting_servers(other: &str) -> Vec<TestServer> {
     let accepting = etrn_script(&[("ETRN", "250 Queuing started")]);
-    TestServer::start_same_port(vec![
-        ("127.0.0.1", accepting.clone()),
-        ("127.0.0.3", accepting),
-    ])
+    TestServer::start_same_port(vec![("127.0.0.1", accepting.clone()), (other, accepting)])
 }
 
 #[test]
 fn etrn_hosts_done_when_defaults_file_groups_are_all_served() {
-    let servers = two_accepting_servers();
+    let servers = two_accepting_servers("127.0.0.3");
     let text = "# /etc/default/smtpbox\nexport ETRN_HOSTS\nETRN_HOSTS=\"127.0.0.1:e.test,f.test 127.0.0.3:g.test\"\n";
     let Some((run, _)) = with_defaults_file("etrn_hosts_done_when", &servers[0], Some(text)) else {
         return;
@@ -129,7 +125,7 @@ fn etrn_hosts_environment_wins_over_defaults_file() {
 
 #[test]
 fn etrn_hosts_retries_a_server_that_comes_up_late() {
-    let servers = two_accepting_servers();
+    let servers = two_accepting_servers("127.0.0.3");
     let late_addr = SocketAddr::from(([127, 0, 0, 4], servers[0].port()));
     let late = thread::spawn(move || {
         thread::sleep(Duration::from_secs(3));
@@ -264,7 +260,7 @@ fn etrn_hosts_with_only_malformed_groups_exits_2_without_connecting() {
 fn etrn_hosts_discovery_failure_skips_only_the_groups_that_need_it() {
     let dir = TempDir::new("etrn-hosts-no-cf");
     let cf = dir.join("missing-sendmail.cf");
-    let servers = two_accepting_servers();
+    let servers = two_accepting_servers("127.0.0.3");
     let args = ["--sendmail-cf", path_arg(&cf)];
     let run = with_hosts(&servers[0], &args, "127.0.0.3 127.0.0.1:a.test");
     assert_status(&run, 2);
@@ -327,9 +323,7 @@ fn etrn_hosts_bracketed_ipv6_group() {
         eprintln!("etrn_hosts_bracketed_ipv6_group: skipped: [::1] cannot be bound here");
         return;
     }
-    let accepting = etrn_script(&[("ETRN", "250 Queuing started")]);
-    let servers =
-        TestServer::start_same_port(vec![("127.0.0.1", accepting.clone()), ("::1", accepting)]);
+    let servers = two_accepting_servers("::1");
     let run = with_hosts(&servers[0], &[], "[::1]:a.test,b.test");
     assert_status(&run, 0);
     assert_eq!(servers[1].etrn_lines(), ["ETRN a.test", "ETRN b.test"]);

@@ -306,8 +306,7 @@ fn etrn_answered_421_stops_the_session_and_reports_the_reply() {
     // asked, and the error names the 421 rather than a broken pipe.
     let server = etrn_server(&[("ETRN a.test", "421 4.3.2 Shutting down")]);
     let run = etrn_to(&server, &["127.0.0.1", "a.test", "b.test"]);
-    assert_eq!(run.status, Some(3), "{run:#?}");
-    no_panic(&run);
+    assert_status(&run, 3);
     assert!(run.stderr.contains("ETRN a.test: 421"), "{run:#?}");
     server.wait_idle(Duration::from_secs(2));
     let got = server.received();
@@ -322,8 +321,7 @@ fn lines_sent_before_our_command_are_never_taken_as_its_reply() {
     let answers = serve(&[("EHLO", EHLO_ETRN), ("ETRN", "250 Queuing started")]);
     let server = script_server(vec![early, answers]);
     let run = etrn_a_test(&server, &[]);
-    assert_eq!(run.status, Some(3), "{run:#?}");
-    no_panic(&run);
+    assert_status(&run, 3);
     assert!(run.stderr.contains("spoke before our command"), "{run:#?}");
     server.wait_idle(Duration::from_secs(2));
     let got = server.received();

@@ -351,6 +351,14 @@ pub fn measure(applet: &str, target: &impl Target, args: &[&str]) -> Measured {
     spawn(&argv, Output::Piped, Output::Piped, None).finish()
 }
 
+/// `PROGRAM ARGS` through [`prepare`] (output captured), started at once
+/// and waited for.
+fn run_through_prepare(program: &str, args: &[String]) -> Measured {
+    let mut running = prepare(Path::new(program), args, Output::Piped, Output::Piped, None);
+    running.open();
+    running.finish()
+}
+
 /// The runner reports the child's OWN peak RSS: `/bin/true` started while
 /// this process holds 64 MiB reads as a few hundred KiB (the naive
 /// `posix_spawn` + `wait4` would report >= 64 MiB), and a shell that grows a
@@ -359,26 +367,9 @@ pub fn measure(applet: &str, target: &impl Target, args: &[&str]) -> Measured {
 fn runner_measures_the_childs_own_peak_rss() {
     let _guard = light();
     let ballast = vec![1u8; 64 << 20];
-    let mut small = prepare(
-        Path::new("/bin/true"),
-        &[],
-        Output::Piped,
-        Output::Piped,
-        None,
-    );
-    small.open();
-    let small = small.finish();
+    let small = run_through_prepare("/bin/true", &[]);
     let script = r#"x=$(head -c 33554432 /dev/zero | tr '\0' a); echo ${#x}"#;
-    let args = ["-c".to_owned(), script.to_owned()];
-    let mut big = prepare(
-        Path::new("/bin/sh"),
-        &args,
-        Output::Piped,
-        Output::Piped,
-        None,
-    );
-    big.open();
-    let big = big.finish();
+    let big = run_through_prepare("/bin/sh", &["-c".to_owned(), script.to_owned()]);
     std::hint::black_box(&ballast);
     eprintln!(
         "HOSTILE | runner self-test: /bin/true {} KiB, 32 MiB shell {} KiB",

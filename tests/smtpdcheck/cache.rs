@@ -56,10 +56,7 @@ fn cache_remembers_an_up_server() {
     );
     assert_eq!(mode(&file), 0o600, "file mode");
     assert_eq!(mode(file.parent().expect("cache dir")), 0o700, "dir mode");
-    let text = fs::read_to_string(&file).expect("read cache");
-    assert_cache_format(&text);
-    let entry = format!("127.0.0.1:{} up ", server.port());
-    assert!(text.contains(&entry), "{text:?}");
+    assert_cache_says_up(&home, &server);
 
     let addr = server.addr();
     drop(server); // now refused

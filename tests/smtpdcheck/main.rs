@@ -20,7 +20,6 @@ mod output;
 mod servers;
 mod usage;
 
-use std::net::{SocketAddr, TcpListener};
 use std::ops::Range;
 use std::process::Child;
 use std::thread;
@@ -80,19 +79,6 @@ fn took<S: ?Sized>(ms: Range<u64>) -> impl Fn(&S, &Run) {
         assert!(run.elapsed >= Duration::from_millis(ms.start), "{run:?}");
         assert!(run.elapsed < Duration::from_millis(ms.end), "{run:?}");
     }
-}
-
-/// Servers on one port on several 127.0.0.x addresses; `None` (and a note
-/// on stderr) when those addresses cannot be bound here.
-fn same_port_or_skip(specs: Vec<(&str, Vec<Step>)>) -> Option<Vec<TestServer>> {
-    for (ip, _) in &specs {
-        let addr: SocketAddr = format!("{ip}:0").parse().expect("literal");
-        if TcpListener::bind(addr).is_err() {
-            eprintln!("SKIPPED: cannot bind {ip} here");
-            return None;
-        }
-    }
-    Some(TestServer::start_same_port(specs))
 }
 
 /// Every line a server received, after all its connections ended: a probe

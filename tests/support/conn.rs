@@ -85,7 +85,8 @@ impl Conn<TcpStream> {
             Step::Drip { bytes, every } => self.drip(bytes, *every),
             Step::Expect(prefix) => self.expect(prefix),
             Step::ExpectAny => self.expect(""),
-            Step::Sleep(d) => flow(nap(&self.shared, *d)),
+            Step::Sleep(d) if nap(&self.shared, *d) => Flow::Continue,
+            Step::Sleep(_) => Flow::Done,
             Step::Close => {
                 // FIN first; the socket itself is closed when `self` drops.
                 let _ = self.stream.shutdown(Shutdown::Write);
@@ -267,10 +268,6 @@ impl<S: Read + Write> Conn<S> {
         }
         false
     }
-}
-
-fn flow(go_on: bool) -> Flow {
-    if go_on { Flow::Continue } else { Flow::Done }
 }
 
 /// Sleeps for `d` in `POLL` slices; returns false as soon as the server

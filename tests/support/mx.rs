@@ -1,5 +1,8 @@
 //! Ready-made mail servers on loopback that the applet tests share: short
-//! constructors, one that only greets, one that offers and accepts ETRN.
+//! constructors, one that only greets, one that offers and accepts ETRN,
+//! servers sharing one port.
+
+use std::net::{SocketAddr, TcpListener};
 
 use super::script::{Step, line, serve};
 use super::server::TestServer;
@@ -28,6 +31,19 @@ pub fn ipv6_server(script: Vec<Step>) -> Option<TestServer> {
         return None;
     }
     Some(TestServer::start("[::1]:0", script))
+}
+
+/// Servers on one port on several 127.0.0.x addresses; `None` (and a note
+/// on stderr) when those addresses cannot be bound here.
+pub fn same_port_or_skip(specs: Vec<(&str, Vec<Step>)>) -> Option<Vec<TestServer>> {
+    for (ip, _) in &specs {
+        let addr: SocketAddr = format!("{ip}:0").parse().expect("literal");
+        if TcpListener::bind(addr).is_err() {
+            eprintln!("SKIPPED: cannot bind {ip} here");
+            return None;
+        }
+    }
+    Some(TestServer::start_same_port(specs))
 }
 
 /// The EHLO reply of a server that offers ETRN (and not STARTTLS).

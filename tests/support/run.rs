@@ -75,26 +75,13 @@ pub fn run_applet(applet: &str, args: &[&str]) -> Run {
 /// true: stdin is /dev/null; false: stdin is an empty pipe (EOF at once).
 pub fn run_applet_with(applet: &str, args: &[&str], env: &[(&str, &str)], stdin_null: bool) -> Run {
     let input: Option<&[u8]> = if stdin_null { None } else { Some(b"") };
-    let argv = applet_argv(applet, args);
+    let argv = [&[applet], args].concat();
     run_program(&smtpbox_bin(), &argv, env, input, RUN_TIMEOUT)
-}
-
-/// Runs `smtpbox APPLET ARGS...` with `input` written to a stdin pipe.
-pub fn run_applet_input(applet: &str, args: &[&str], input: &[u8]) -> Run {
-    let argv = applet_argv(applet, args);
-    run_program(&smtpbox_bin(), &argv, &[], Some(input), RUN_TIMEOUT)
 }
 
 /// Runs any program (e.g. a symlink to smtpbox named after an applet).
 pub fn run_link(link_path: &Path, args: &[&str]) -> Run {
     run_program(link_path, args, &[], None, RUN_TIMEOUT)
-}
-
-/// `APPLET ARGS...` as one argument list.
-pub fn applet_argv<'a>(applet: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    std::iter::once(applet)
-        .chain(args.iter().copied())
-        .collect()
 }
 
 /// The general runner. `stdin`: `None` = /dev/null, `Some(bytes)` = a pipe
