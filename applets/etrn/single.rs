@@ -8,7 +8,7 @@ use super::boot::local_mta_ready;
 use super::config;
 use super::discovery;
 use super::session::flush;
-use super::verdict::{EtrnAnswer, SessionOutcome, describe, interpret};
+use super::verdict::{EtrnAnswer, REFUSAL_HINT, SessionOutcome, describe, interpret};
 use crate::applet::{AppletError, AppletResult};
 use crate::exit::etrn::UNREACHABLE;
 use crate::names::HostName;
@@ -52,6 +52,9 @@ fn report(server: &HostName, outcome: &SessionOutcome, reporter: &Reporter) {
                 }
                 if !matches!(answer, EtrnAnswer::Accepted { .. }) {
                     reporter.error(format_args!("{server}: ETRN {client}: {reply}"));
+                }
+                if answer == EtrnAnswer::Refused {
+                    reporter.detail(format_args!("{server}: ETRN {client}: {REFUSAL_HINT}"));
                 }
             }
         }

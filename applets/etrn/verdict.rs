@@ -52,6 +52,12 @@ fn first_number(text: &str) -> Option<u64> {
         .and_then(|digits| digits.parse().ok())
 }
 
+/// What the admin of a server that answered 458 or 459 usually has to
+/// change (`-v`; the manual's DIAGNOSTICS say the same).
+pub const REFUSAL_HINT: &str = "the server will not flush this name for this client: \
+on Postfix, fast_flush_domains must list the domain and smtpd_etrn_restrictions must \
+permit this client; on Exim, acl_smtp_etrn must accept and smtp_etrn_command must be set";
+
 /// `-v`'s result line for one client, after `CLIENT: `.
 pub fn describe(answer: &EtrnAnswer, reply: &Reply) -> String {
     match answer {

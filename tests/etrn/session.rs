@@ -352,6 +352,16 @@ fn verbose_shows_the_dialogue_and_one_result_line_per_client() {
     let b = result_line(&run, "b.test");
     assert!(b.contains("refused"), "{b}");
     assert!(b.contains("459"), "{b}");
-    // The failure still gets its stderr line.
-    assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+    // The failure still gets its stderr line, and -v says what the
+    // server's admin usually has to change.
+    let err: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(err.len(), 2, "{run:#?}");
+    assert!(err[0].contains("459"), "{run:#?}");
+    for setting in [
+        "fast_flush_domains",
+        "smtpd_etrn_restrictions",
+        "acl_smtp_etrn",
+    ] {
+        assert!(err[1].contains(setting), "{run:#?}");
+    }
 }
