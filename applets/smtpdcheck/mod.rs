@@ -27,6 +27,7 @@ use crate::smtp::resolve::local_addresses;
 
 pub mod cache;
 pub mod decide;
+pub mod policy;
 pub mod probe;
 pub mod servers;
 

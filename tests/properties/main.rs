@@ -18,6 +18,7 @@ mod checks {
     pub mod defaults_file;
     pub mod etrn_hosts;
     pub mod names;
+    pub mod policy;
     pub mod reply_stream;
     pub mod sendmail_cf;
     pub mod server_args;
@@ -27,6 +28,7 @@ mod board;
 mod cache_file;
 mod defaults_file;
 mod etrn_hosts;
+mod policy;
 mod reply;
 mod reply_stream;
 mod resolve;

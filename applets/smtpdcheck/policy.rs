@@ -1,0 +1,253 @@
+//! The Postfix SMTPD policy delegation protocol (SMTPD_POLICY_README),
+//! sans I/O: a request is `name=value` lines ended by an empty line; the
+//! answer is one `action=...` line and an empty line. Requests arrive one
+//! after another on one connection, for as long as smtpd keeps it.
+//!
+//! Attribute values come from SMTP clients, so everything is bounded here:
+//! a request over [`MAX_REQUEST_BYTES`] or [`MAX_ATTRIBUTES`], a line
+//! without `=`, bytes that are not UTF-8, or EOF inside a request is a
+//! [`RequestError`], after which the service closes the connection (smtpd
+//! then applies its `default_action`).
+
+use std::fmt;
+
+use crate::names::HostName;
+
+/// The most bytes one request may take, its empty line included.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The most attributes one request may have (Postfix sends about 30).
+pub const MAX_ATTRIBUTES: usize = 1000;
+
+/// One policy request: its attributes in the order sent (a name sent
+/// twice keeps its last value).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    attributes: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The value of `name` (the last one when sent twice).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The attribute names, each once, in the order first sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in &self.attributes {
+            if !seen.contains(&name.as_str()) {
+                seen.push(name);
+            }
+        }
+        seen.into_iter()
+    }
+
+    /// For `protocol_state=RCPT` (RFC 5321 §4.1.1.3): the recipient's
+    /// domain, when there is one to look up; `None` for every other state
+    /// and for a missing, empty or domain-less recipient.
+    pub fn recipient_domain(&self) -> Option<&str> {
+        let state = self.get("protocol_state")?;
+        if !state.eq_ignore_ascii_case("RCPT") {
+            return None;
+        }
+        let recipient = self.get("recipient")?;
+        // The last '@': a quoted local part may hold one too.
+        let (_, domain) = recipient.rsplit_once('@')?;
+        let domain = domain.trim_end_matches('.');
+        (!domain.is_empty()).then_some(domain)
+    }
+
+    /// `server_address` (Postfix 3.2 and later): the address the SMTP
+    /// client connected to, i.e. this MX.
+    pub fn server_address(&self) -> Option<std::net::IpAddr> {
+        self.get("server_address")?.parse().ok()
+    }
+}
+
+/// Why a request cannot be read: the connection is closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// No empty line within [`MAX_REQUEST_BYTES`].
+    TooLarge,
+    /// More than [`MAX_ATTRIBUTES`] attributes.
+    TooManyAttributes,
+    /// A line (1-based within the request) without `=`.
+    NotAnAttribute(usize),
+    /// Bytes that are not UTF-8, on this line.
+    NotUtf8(usize),
+    /// The peer closed the connection inside a request.
+    Unfinished,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::TooLarge => write!(f, "request over {MAX_REQUEST_BYTES} bytes"),
+            RequestError::TooManyAttributes => {
+                write!(f, "request over {MAX_ATTRIBUTES} attributes")
+            }
+            RequestError::NotAnAttribute(line) => write!(f, "line {line} has no '='"),
+            RequestError::NotUtf8(line) => write!(f, "line {line} is not UTF-8"),
+            RequestError::Unfinished => f.write_str("connection closed inside a request"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// Takes the first whole request off the front of `input`: `Ok(None)`
+/// while it is incomplete (read more), else the request and how many
+/// bytes it took. Lines end with `\n` (a `\r` before it is kept in the
+/// value, as Postfix does not send one).
+pub fn next_request(input: &[u8]) -> Result<Option<(Request, usize)>, RequestError> {
+    let window = &input[..input.len().min(MAX_REQUEST_BYTES)];
+    let Some(end) = request_end(window) else {
+        return if input.len() >= MAX_REQUEST_BYTES {
+            Err(RequestError::TooLarge)
+        } else {
+            Ok(None)
+        };
+    };
+    let mut request = Request::default();
+    // Postfix sends no empty request; an empty line alone asks nothing.
+    for (index, line) in input[..end].split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let number = index + 1;
+        let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
+        let (name, value) = line
+            .split_once('=')
+            .ok_or(RequestError::NotAnAttribute(number))?;
+        if request.attributes.len() == MAX_ATTRIBUTES {
+            return Err(RequestError::TooManyAttributes);
+        }
+        request.attributes.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(Some((request, end + 1)))
+}
+
+/// The offset of the `\n` of the empty line that ends the first request:
+/// a `\n` at the start, or one right after another.
+fn request_end(input: &[u8]) -> Option<usize> {
+    if input.first() == Some(&b'\n') {
+        return Some(0);
+    }
+    input
+        .windows(2)
+        .position(|pair| pair == b"\n\n")
+        .map(|at| at + 1)
+}
+
+/// What the service answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A more preferred MX is up: 4xx, unless something else rejects
+    /// the recipient permanently; the text names the server to use.
+    DeferIfPermit(HostName),
+    /// No opinion: the other restrictions decide.
+    Dunno,
+}
+
+impl Action {
+    /// The answer on the wire: one `action=` line and the empty line.
+    pub fn render(&self) -> String {
+        match self {
+            // HostName holds no blank or control character: one line.
+            Action::DeferIfPermit(server) => format!(
+                "action=DEFER_IF_PERMIT Service temporarily unavailable, please use {server}\n\n"
+            ),
+            Action::Dunno => "action=DUNNO\n\n".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str) -> Request {
+        let (request, used) = next_request(text.as_bytes())
+            .expect("a well-formed request")
+            .expect("a whole request");
+        assert_eq!(used, text.len());
+        request
+    }
+
+    #[test]
+    fn recipient_domain_only_for_rcpt() {
+        let rcpt = "request=smtpd_access_policy\nprotocol_state=RCPT\n";
+        for (attributes, domain) in [
+            ("recipient=u@d.test\n", Some("d.test")),
+            ("recipient=\"a@b\"@d.test.\n", Some("d.test")),
+            ("recipient=\n", None),
+            ("recipient=postmaster\n", None),
+            ("recipient=u@\n", None),
+            ("", None),
+        ] {
+            let text = format!("{rcpt}{attributes}\n");
+            assert_eq!(request(&text).recipient_domain(), domain, "{text:?}");
+        }
+        let mail = request("protocol_state=MAIL\nrecipient=u@d.test\n\n");
+        assert_eq!(mail.recipient_domain(), None);
+        let lower = request("protocol_state=rcpt\nrecipient=u@d.test\n\n");
+        assert_eq!(lower.recipient_domain(), Some("d.test"));
+    }
+
+    #[test]
+    fn requests_follow_each_other_and_wait_for_their_end() {
+        let two = b"protocol_state=RCPT\nrecipient=a@x.test\n\nprotocol_state=END-OF-MESSAGE\n\n";
+        let (first, used) = next_request(two).expect("valid").expect("whole");
+        assert_eq!(first.get("recipient"), Some("a@x.test"));
+        let (second, rest) = next_request(&two[used..]).expect("valid").expect("whole");
+        assert_eq!(second.get("protocol_state"), Some("END-OF-MESSAGE"));
+        assert_eq!(used + rest, two.len());
+        for partial in [&b""[..], b"protocol_state=RCPT", b"protocol_state=RCPT\n"] {
+            assert_eq!(next_request(partial), Ok(None), "{partial:?}");
+        }
+        let twice = request("a=1\nserver_address=192.0.2.25\na=2\n\n");
+        assert_eq!(twice.get("a"), Some("2"));
+        assert_eq!(twice.server_address(), Some([192, 0, 2, 25].into()));
+        assert_eq!(request("value=x=y\n\n").get("value"), Some("x=y"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_never_a_wrong_request() {
+        let many = "a=b\n".repeat(MAX_ATTRIBUTES + 1) + "\n";
+        let huge = format!("a={}", "x".repeat(MAX_REQUEST_BYTES));
+        let cases: [(&[u8], RequestError); 4] = [
+            (
+                b"protocol_state=RCPT\nno equals sign\n\n",
+                RequestError::NotAnAttribute(2),
+            ),
+            (b"recipient=\xff@d.test\n\n", RequestError::NotUtf8(1)),
+            (many.as_bytes(), RequestError::TooManyAttributes),
+            (huge.as_bytes(), RequestError::TooLarge),
+        ];
+        for (input, error) in cases {
+            assert_eq!(
+                next_request(input),
+                Err(error),
+                "{:?}",
+                &input[..input.len().min(40)]
+            );
+        }
+        let fits = "a=b\n".repeat(MAX_ATTRIBUTES) + "\n";
+        assert!(next_request(fits.as_bytes()).is_ok_and(|r| r.is_some()));
+    }
+
+    #[test]
+    fn answers_are_one_line_and_the_empty_line() {
+        let server = HostName::parse("mx1.d.test").expect("a name");
+        let defer = Action::DeferIfPermit(server).render();
+        assert_eq!(
+            defer,
+            "action=DEFER_IF_PERMIT Service temporarily unavailable, please use mx1.d.test\n\n"
+        );
+        assert_eq!(Action::Dunno.render(), "action=DUNNO\n\n");
+    }
+}

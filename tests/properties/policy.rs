@@ -1,0 +1,26 @@
+//! smtpdcheck's Postfix policy request reader (`policy.rs`).
+
+use proptest::prelude::*;
+
+use crate::checks::policy::check_requests;
+use crate::{any_text, config, text_from};
+
+/// Attribute lines, separators and stray bytes.
+#[rustfmt::skip]
+const POLICY_PIECES: &[&str] = &[
+    "request=smtpd_access_policy", "protocol_state=RCPT", "recipient=u@d.test",
+    "server_address=127.0.0.1", "=", "name", "value", "\n", "\n\n", "\r\n", "@", "",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn policy_requests_are_read_within_their_bounds(
+        text in prop_oneof![any_text(), text_from(POLICY_PIECES, 60)],
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        check_requests(text.as_bytes());
+        check_requests(&bytes);
+    }
+}
