@@ -13,11 +13,16 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
+use tokio::time::Instant;
+
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
 use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
 use crate::names::HostName;
 use crate::report::Reporter;
+use crate::runtime::block_on;
+use crate::smtp::mx::{self, MailServers};
+use crate::smtp::resolve::local_addresses;
 
 pub mod cache;
 pub mod decide;
@@ -25,7 +30,7 @@ pub mod probe;
 pub mod servers;
 
 use decide::Verdict;
-use probe::{ProbeSettings, Report, ServerOutcome};
+use probe::{ProbeSettings, Report, ServerOutcome, Stop};
 use servers::{Server, parse_server};
 
 const NAME: &str = "smtpdcheck";
@@ -37,12 +42,18 @@ const EXIT_STATUS_HELP: &str = "\
 Exit status:
   1  a server is available; its name, as given, is printed on stdout
   0  none of the servers is available
-  2  usage or system error (also: the --stop host cannot be looked up)
+  2  usage or system error (also: the --stop host cannot be looked up, or
+     the --mx lookup failed: no such domain, a server failure, no answer)
 
 A server is available when one of its addresses sends a complete 220
 greeting within the timeout. Servers are probed at the same time and the
 answer is decided in list order. Results are cached per address and port
-in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox).";
+in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox).
+
+--mx DOMAIN checks DOMAIN's MX hosts as PRIO:EXCHANGE arguments, looked up
+through /etc/resolv.conf (no MX record: the domain itself at prio 0; a null
+MX: none available). Without --stop, the first MX host with an address of
+one of this host's interfaces, and the MX hosts of its prio, end the list.";
 
 /// smtpdcheck's command line (also its help, manual page and completions,
 /// through the registry).
@@ -84,8 +95,13 @@ pub(crate) struct Cli {
     #[arg(short, long)]
     verbose: bool,
 
+    /// Check DOMAIN's MX hosts instead of a server list; without --stop,
+    /// the first MX host that is this host ends the list
+    #[arg(long, value_name = "DOMAIN", conflicts_with = "servers")]
+    mx: Option<String>,
+
     /// Servers to check, in order, each optionally prefixed by its MX prio
-    #[arg(value_name = "[PRIO:]SERVER", required = true)]
+    #[arg(value_name = "[PRIO:]SERVER", required_unless_present = "mx")]
     servers: Vec<String>,
 }
 
@@ -93,7 +109,13 @@ pub(crate) struct Cli {
 pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let cli: Cli = parse_command_line(args)?;
     reporter.set_verbose(cli.verbose);
-    let (servers, stop) = arguments(&cli)?;
+    let (servers, stop) = match &cli.mx {
+        None => arguments(&cli)?,
+        Some(domain) => match mail_servers(domain, &cli, reporter)? {
+            Some(listed) => listed,
+            None => return Ok(NONE_AVAILABLE),
+        },
+    };
     let settings = ProbeSettings {
         port: cli.port,
         timeout: cli.timeout.limit(),
@@ -107,7 +129,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     if let Some(path) = &cache_path {
         cache.load(path);
     }
-    let report = probe::check(&servers, stop.as_ref(), &settings, &mut cache)
+    let report = probe::check(&servers, &stop, &settings, &mut cache)
         .map_err(|error| AppletError::new(exit::USAGE, error))?;
     let status = answer(&report, &servers, reporter);
     explain(&report, &servers, reporter);
@@ -120,15 +142,10 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
 }
 
 /// Checks what clap cannot: the server list and the stop target.
-fn arguments(cli: &Cli) -> Result<(Vec<Server>, Option<HostName>), AppletError> {
-    let stop = match &cli.stop {
-        Some(stop) => Some(HostName::parse(stop).map_err(|reason| {
-            AppletError::usage(format_args!(
-                "invalid --stop '{}': {reason}",
-                stop.escape_debug()
-            ))
-        })?),
-        None => None,
+fn arguments(cli: &Cli) -> Result<(Vec<Server>, Stop), AppletError> {
+    let stop = match stop_host(cli)? {
+        Some(host) => Stop::At(host),
+        None => Stop::Nowhere,
     };
     let servers = cli
         .servers
@@ -136,6 +153,77 @@ fn arguments(cli: &Cli) -> Result<(Vec<Server>, Option<HostName>), AppletError> 
         .map(|argument| parse_server(argument).map_err(AppletError::usage))
         .collect::<Result<_, _>>()?;
     Ok((servers, stop))
+}
+
+/// `--stop`, checked.
+fn stop_host(cli: &Cli) -> Result<Option<HostName>, AppletError> {
+    let Some(stop) = &cli.stop else {
+        return Ok(None);
+    };
+    let host = HostName::parse(stop).map_err(|reason| {
+        AppletError::usage(format_args!(
+            "invalid --stop '{}': {reason}",
+            stop.escape_debug()
+        ))
+    })?;
+    Ok(Some(host))
+}
+
+/// `--mx DOMAIN`: its MX hosts as `PRIO:EXCHANGE` servers, and where the
+/// list stops (`--stop`, else this host's own addresses); `None` for a
+/// null MX (no server at all). The lookup is bounded by `--timeout`.
+fn mail_servers(
+    domain: &str,
+    cli: &Cli,
+    reporter: &Reporter,
+) -> Result<Option<(Vec<Server>, Stop)>, AppletError> {
+    let domain = HostName::parse(domain).map_err(|reason| {
+        AppletError::usage(format_args!(
+            "invalid --mx '{}': {reason}",
+            domain.escape_debug()
+        ))
+    })?;
+    let stop = match stop_host(cli)? {
+        Some(host) => Stop::At(host),
+        None => Stop::AtAddresses(local_addresses()),
+    };
+    let deadline = cli.timeout.limit().map(|limit| Instant::now() + limit);
+    let found = block_on(mx::lookup(&domain, deadline))
+        .map_err(|err| {
+            AppletError::new(
+                exit::USAGE,
+                format_args!("cannot start the async runtime: {err}"),
+            )
+        })?
+        .map_err(|error| AppletError::new(exit::USAGE, error))?;
+    let exchanges = match found {
+        MailServers::Listed(exchanges) => exchanges,
+        MailServers::Implicit(itself) => {
+            reporter.detail(format_args!(
+                "{domain}: no MX record: the domain itself, prio 0"
+            ));
+            vec![itself]
+        }
+        MailServers::Null => {
+            reporter.detail(format_args!("{domain}: null MX (RFC 7505): no mail server"));
+            return Ok(None);
+        }
+    };
+    let mut servers = Vec::with_capacity(exchanges.len());
+    for exchange in exchanges {
+        match HostName::parse(&exchange.name) {
+            Ok(name) => servers.push(Server {
+                prio: Some(exchange.preference),
+                name,
+            }),
+            // What DNS may hold but no SMTP client can use: it cannot be up.
+            Err(reason) => reporter.detail(format_args!(
+                "{domain}: MX '{}' skipped: {reason}",
+                exchange.name.escape_debug()
+            )),
+        }
+    }
+    Ok(Some((servers, stop)))
 }
 
 /// Prints the contract's answer; returns the exit status. A closed stdout

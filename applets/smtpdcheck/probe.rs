@@ -62,6 +62,20 @@ pub struct Report {
     pub outcomes: Vec<(ServerOutcome, Option<u128>)>,
 }
 
+/// Where the list of servers ends (the Mail Avenger `--stop` rule: the
+/// first matching server, those after it and its same-prio peers do not
+/// count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every server counts.
+    Nowhere,
+    /// `--stop`: the server with this name, or with one of its addresses.
+    At(HostName),
+    /// The first server with one of these addresses (under `--mx`: this
+    /// host's own).
+    AtAddresses(Vec<IpAddr>),
+}
+
 /// Why a run has no answer (exit 2).
 #[derive(Debug)]
 pub enum CheckError {
@@ -100,7 +114,7 @@ enum Event {
 /// Runs the checks: the verdict, or why there is none.
 pub fn check(
     servers: &[Server],
-    stop: Option<&HostName>,
+    stop: &Stop,
     settings: &ProbeSettings,
     cache: &mut Cache,
 ) -> Result<Report, CheckError> {
@@ -139,7 +153,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Takes IP literals as looked up and queues every other lookup, the
     /// `--stop` target's too.
-    fn new(servers: &'a [Server], stop: Option<&HostName>, settings: &'a ProbeSettings) -> Run<'a> {
+    fn new(servers: &'a [Server], stop: &Stop, settings: &'a ProbeSettings) -> Run<'a> {
         let start = Instant::now();
         let limits = Limits {
             overall: settings.timeout.and_then(|t| start.checked_add(t)),
@@ -151,9 +165,9 @@ impl<'a> Run<'a> {
             settings,
             limits,
             start,
-            board: Board::new(prios, stop.is_some()),
+            board: Board::new(prios, *stop != Stop::Nowhere),
             addresses: vec![None; servers.len()],
-            stop_given: stop.is_some(),
+            stop_given: *stop != Stop::Nowhere,
             stop_addresses: None,
             started: vec![false; servers.len()],
             outcomes: servers
@@ -163,15 +177,22 @@ impl<'a> Run<'a> {
             jobs: Vec::new(),
             tasks: JoinSet::new(),
         };
-        if let Some(stop) = stop {
-            for (index, server) in servers.iter().enumerate() {
-                if same_name(&server.name, stop) {
-                    run.board.set_stop_match(index, StopMatch::Yes);
+        match stop {
+            Stop::Nowhere => {}
+            Stop::At(stop) => {
+                for (index, server) in servers.iter().enumerate() {
+                    if same_name(&server.name, stop) {
+                        run.board.set_stop_match(index, StopMatch::Yes);
+                    }
+                }
+                match stop.ip() {
+                    Some(ip) => run.stop_addresses = Some(vec![ip.to_canonical()]),
+                    None => run.jobs.push(Job::LookUpStop(stop.to_string())),
                 }
             }
-            match stop.ip() {
-                Some(ip) => run.stop_addresses = Some(vec![ip.to_canonical()]),
-                None => run.jobs.push(Job::LookUpStop(stop.to_string())),
+            Stop::AtAddresses(addresses) => {
+                let canonical = addresses.iter().map(IpAddr::to_canonical).collect();
+                run.stop_addresses = Some(canonical);
             }
         }
         for (index, server) in servers.iter().enumerate() {
@@ -414,7 +435,7 @@ mod tests {
     #[test]
     fn a_cached_up_literal_is_answered_without_network_work() {
         let list = servers(&["127.0.0.1"]);
-        let mut run = Run::new(&list, None, &SETTINGS);
+        let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         assert_eq!(
             run.settle(&cache(&[("127.0.0.1", true)])),
             Some(Verdict::Available(0))
@@ -430,7 +451,7 @@ mod tests {
     #[test]
     fn cached_results_lead_down_the_list() {
         let list = servers(&["10:127.0.0.2", "20:[::1]", "30:127.0.0.4"]);
-        let mut run = Run::new(&list, None, &SETTINGS);
+        let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         let known = cache(&[("127.0.0.2", false), ("::1", true)]);
         assert_eq!(run.settle(&known), Some(Verdict::Available(1)));
         // Every server is probed at once; this probe is queued, but the
@@ -441,7 +462,7 @@ mod tests {
     #[test]
     fn an_uncached_literal_is_probed_without_a_lookup() {
         let list = servers(&["127.0.0.1"]);
-        let mut run = Run::new(&list, None, &SETTINGS);
+        let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         assert_eq!(run.settle(&cache(&[])), None);
         assert_eq!(run.jobs, [Job::Probe(0, vec![at25("127.0.0.1")])]);
     }
@@ -449,7 +470,7 @@ mod tests {
     #[test]
     fn a_name_is_looked_up_before_anything_else() {
         let list = servers(&["10:mx.test", "20:127.0.0.1"]);
-        let mut run = Run::new(&list, None, &SETTINGS);
+        let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         // The second server is up, but the first one comes first.
         assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
         assert_eq!(run.jobs, [Job::LookUp(0, "mx.test".to_owned())]);
@@ -460,7 +481,7 @@ mod tests {
         // `::ffff:127.0.0.1` is how a dual-stack socket writes 127.0.0.1.
         let list = servers(&["10:127.0.0.2", "20:127.0.0.1", "30:127.0.0.3"]);
         let stop = HostName::parse("::ffff:127.0.0.1").expect("a literal");
-        let mut run = Run::new(&list, Some(&stop), &SETTINGS);
+        let mut run = Run::new(&list, &Stop::At(stop), &SETTINGS);
         let known = cache(&[("127.0.0.2", false)]);
         assert_eq!(run.settle(&known), Some(Verdict::NoneAvailable));
         assert_eq!(run.jobs, []);
@@ -470,11 +491,23 @@ mod tests {
     }
 
     #[test]
+    fn this_hosts_addresses_end_the_list_with_their_peers() {
+        // Under --mx: 127.0.0.1 is this host; its same-prio peer does not
+        // count either, and the answer needs no more network work.
+        let list = servers(&["10:127.0.0.2", "20:127.0.0.3", "20:127.0.0.1"]);
+        let here = Stop::AtAddresses(vec!["127.0.0.1".parse().expect("ip")]);
+        let mut run = Run::new(&list, &here, &SETTINGS);
+        let known = cache(&[("127.0.0.2", false), ("127.0.0.3", true)]);
+        assert_eq!(run.settle(&known), Some(Verdict::NoneAvailable));
+        assert_eq!(run.jobs, []);
+    }
+
+    #[test]
     fn a_stop_name_is_looked_up_before_any_answer() {
         // An unresolvable --stop is exit 2 even when a server is up.
         let list = servers(&["127.0.0.1"]);
         let stop = HostName::parse("mx.test").expect("a name");
-        let mut run = Run::new(&list, Some(&stop), &SETTINGS);
+        let mut run = Run::new(&list, &Stop::At(stop), &SETTINGS);
         assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
         assert_eq!(run.jobs, [Job::LookUpStop("mx.test".to_owned())]);
     }

@@ -165,7 +165,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__smtpdcheck)
-            opts="-v -h --stop --timeout --port --no-cache --cache-ttl --cache-ttl-up --verbose --help"
+            opts="-v -h --stop --timeout --port --no-cache --cache-ttl --cache-ttl-up --verbose --mx --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,6 +188,10 @@ _smtpbox() {
                     return 0
                     ;;
                 --cache-ttl-up)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mx)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

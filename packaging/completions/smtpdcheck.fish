@@ -3,6 +3,7 @@ complete -c smtpdcheck -l timeout -d 'Seconds to spend on each server (lookup, c
 complete -c smtpdcheck -l port -d 'TCP port to probe' -r
 complete -c smtpdcheck -l cache-ttl -d 'Seconds a "down" result stays in the cache (0: never cached)' -r
 complete -c smtpdcheck -l cache-ttl-up -d 'Seconds an "up" result stays in the cache (0: never cached)' -r
+complete -c smtpdcheck -l mx -d 'Check DOMAIN\'s MX hosts instead of a server list; without --stop, the first MX host that is this host ends the list' -r
 complete -c smtpdcheck -l no-cache -d 'Neither use nor update the result cache'
 complete -c smtpdcheck -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
 complete -c smtpdcheck -s h -l help -d 'Print help'

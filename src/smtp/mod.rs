@@ -1,6 +1,8 @@
 //! The shared SMTP dialogue core, used by every applet.
 //!
-//! - [`resolve`]: names to addresses (system resolver), IP literals as is.
+//! - [`resolve`]: names to addresses (system resolver), IP literals as is,
+//!   and this host's own interface addresses.
+//! - [`mx`]: a domain's mail servers (MX records, implicit and null MX).
 //! - [`race`]: Happy Eyeballs (RFC 8305) over a host's addresses.
 //! - [`session`]: one dialogue: greeting, EHLO/HELO, commands, STARTTLS,
 //!   QUIT, each phase under a deadline.
@@ -12,6 +14,7 @@
 //! - [`error`]: what failed, where, and what the server said.
 
 pub mod error;
+pub mod mx;
 pub mod race;
 pub mod reply;
 pub mod resolve;

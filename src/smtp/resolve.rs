@@ -67,6 +67,54 @@ pub fn interleave_families(addresses: &[SocketAddr]) -> Vec<SocketAddr> {
     }
 }
 
+/// Every address assigned to one of this host's interfaces, as
+/// getifaddrs(3) lists them (so 127.0.0.1 is one, 127.0.0.10 is not);
+/// empty when the list cannot be had.
+pub fn local_addresses() -> Vec<IpAddr> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we free below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return Vec::new();
+    }
+    let mut addresses = Vec::new();
+    let mut entry = list;
+    while !entry.is_null() {
+        // SAFETY: `entry` is a node of the list getifaddrs returned.
+        let node = unsafe { &*entry };
+        if let Some(ip) = socket_address_ip(node.ifa_addr) {
+            if !addresses.contains(&ip) {
+                addresses.push(ip);
+            }
+        }
+        entry = node.ifa_next;
+    }
+    // SAFETY: freeing exactly what getifaddrs returned, once.
+    unsafe { libc::freeifaddrs(list) };
+    addresses
+}
+
+/// The IP address in a `sockaddr` of family AF_INET or AF_INET6.
+fn socket_address_ip(address: *const libc::sockaddr) -> Option<IpAddr> {
+    if address.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null ifa_addr points to a sockaddr whose family says
+    // which larger struct it is.
+    match i32::from(unsafe { (*address).sa_family }) {
+        libc::AF_INET => {
+            // SAFETY: AF_INET: the struct is a sockaddr_in.
+            let v4 = unsafe { &*address.cast::<libc::sockaddr_in>() };
+            Some(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: AF_INET6: the struct is a sockaddr_in6.
+            let v6 = unsafe { &*address.cast::<libc::sockaddr_in6>() };
+            Some(IpAddr::from(v6.sin6_addr.s6_addr))
+        }
+        _ => None,
+    }
+}
+
 /// This host's name as the kernel knows it (`uname -n`).
 pub fn host_name() -> Option<String> {
     let mut buf = [0u8; 256];
@@ -136,6 +184,13 @@ mod tests {
 
     fn addr(text: &str) -> SocketAddr {
         text.parse().expect("test literal")
+    }
+
+    #[test]
+    fn loopback_is_a_local_address_and_its_neighbours_are_not() {
+        let local = local_addresses();
+        assert!(local.contains(&IpAddr::from([127, 0, 0, 1])), "{local:?}");
+        assert!(!local.contains(&IpAddr::from([127, 0, 0, 10])), "{local:?}");
     }
 
     #[test]
