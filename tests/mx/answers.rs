@@ -119,3 +119,34 @@ fn a_cname_is_followed_and_a_truncated_answer_is_asked_again_over_tcp() {
         .asked("tcp MX d.test"),
     ]);
 }
+
+#[test]
+fn a_silent_first_name_server_is_passed_over() {
+    // Both name servers know the zone; the first keeps silent on the MX
+    // query, so the answer must come from the second.
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
+        return;
+    };
+    let Some(first) = DnsServer::start_or_skip(two_mx().behave(DOMAIN, Behaviour::Silent)) else {
+        return;
+    };
+    let Some(second) = DnsServer::start_or_skip(two_mx()) else {
+        return;
+    };
+    let resolv_conf = format!(
+        "nameserver {}\n{}",
+        first.ip(),
+        second.resolv_conf(QUICK_RESOLVER)
+    );
+    let port = servers[0].port().to_string();
+    let args = ["--port", &port, "--timeout", "3", "--mx", DOMAIN];
+    let Some(run) = smtpdcheck(&resolv_conf, &args) else {
+        return;
+    };
+    let asked = (first.asked_lines(), second.asked_lines());
+    assert_eq!(run.status, Some(1), "{run:#?}\n{asked:#?}");
+    assert_eq!(run.stdout, "mx1.d.test\n", "{run:#?}");
+    assert!(run.elapsed < Duration::from_secs(4), "{run:#?}");
+    let mx = "udp MX d.test".to_owned();
+    assert!(asked.1.contains(&mx), "{asked:#?}");
+}

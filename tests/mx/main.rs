@@ -31,7 +31,7 @@ use support::*;
 
 /// The domain most rows look up.
 const DOMAIN: &str = "d.test";
-/// Every run's `--timeout`, in seconds.
+/// A run's `--timeout` unless the row says otherwise, in seconds.
 const TIMEOUT: u64 = 2;
 /// How long the harness lets one run take before killing it.
 const RUN_LIMIT: Duration = Duration::from_secs(8);
@@ -59,7 +59,11 @@ struct Row {
     hosts: Vec<(&'static str, Vec<Step>)>,
     /// resolv.conf options (default [`QUICK_RESOLVER`]).
     resolver: &'static str,
-    /// Arguments after `--port PORT --timeout 2`.
+    /// `--timeout`, in seconds: the run must end within it + 1 s.
+    timeout: u64,
+    /// A tighter bound on the run's time, when the row has one.
+    within: Option<Duration>,
+    /// Arguments after `--port PORT --timeout SECONDS`.
     args: Vec<&'static str>,
     expect: Expect,
     /// Queries the DNS server must have seen (`udp MX d.test`).
@@ -74,6 +78,8 @@ impl Row {
             zone,
             hosts: Vec::new(),
             resolver: QUICK_RESOLVER,
+            timeout: TIMEOUT,
+            within: None,
             args: vec!["--mx", DOMAIN],
             expect,
             asked: Vec::new(),
@@ -86,7 +92,7 @@ impl Row {
         self
     }
 
-    /// Replaces the arguments (after `--port PORT --timeout 2`).
+    /// Replaces the arguments (after `--port PORT --timeout SECONDS`).
     fn args(mut self, args: &[&'static str]) -> Row {
         self.args = args.to_vec();
         self
@@ -94,6 +100,18 @@ impl Row {
 
     fn resolver(mut self, options: &'static str) -> Row {
         self.resolver = options;
+        self
+    }
+
+    /// `--timeout seconds`.
+    fn timeout(mut self, seconds: u64) -> Row {
+        self.timeout = seconds;
+        self
+    }
+
+    /// The run must end within `limit`.
+    fn within(mut self, limit: Duration) -> Row {
+        self.within = Some(limit);
         self
     }
 
@@ -115,10 +133,10 @@ fn down() -> Vec<Step> {
 }
 
 /// Runs `smtpbox smtpdcheck ARGS` against `dns` in the private namespace.
-fn smtpdcheck(dns: &DnsServer, resolver: &str, args: &[&str]) -> Option<Run> {
+fn smtpdcheck(resolv_conf: &str, args: &[&str]) -> Option<Run> {
     let binary = smtpbox_bin();
     let argv = [&[path_arg(&binary), "smtpdcheck"], args].concat();
-    run_with_resolver(dns, resolver, &argv, RUN_LIMIT)
+    run_with_resolver(resolv_conf, &argv, RUN_LIMIT)
 }
 
 /// Plays every row (in order, each with its own servers), failing with
@@ -141,19 +159,16 @@ fn check_row(row: Row) -> bool {
         return false;
     };
     let port = servers.first().map_or_else(free_port, TestServer::port);
-    let (port, timeout) = (port.to_string(), TIMEOUT.to_string());
+    let (port, timeout) = (port.to_string(), row.timeout.to_string());
     let args = [&["--port", &port, "--timeout", &timeout], &row.args[..]].concat();
-    let Some(run) = smtpdcheck(&dns, row.resolver, &args) else {
+    let Some(run) = smtpdcheck(&dns.resolv_conf(row.resolver), &args) else {
         return false;
     };
     let name = row.name;
     let asked = dns.asked_lines();
     let context = format!("row {name:?}: {run:#?}\nDNS queries: {asked:#?}");
-    let limit = Duration::from_secs(TIMEOUT + 1);
-    assert!(
-        run.elapsed < limit,
-        "slower than --timeout + 1 s: {context}"
-    );
+    let limit = row.within.unwrap_or(Duration::from_secs(row.timeout + 1));
+    assert!(run.elapsed < limit, "slower than {limit:?}: {context}");
     match row.expect {
         Expect::Available(server) => {
             assert_eq!(run.status, Some(1), "{context}");

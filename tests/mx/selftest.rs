@@ -163,7 +163,7 @@ fn glibc_in_the_namespace_resolves_through_the_dns_server_only() {
     };
     let getent = |args: &[&str]| {
         let argv = [&["getent"], args].concat();
-        run_with_resolver(&dns, QUICK_RESOLVER, &argv, RUN_LIMIT)
+        run_with_resolver(&dns.resolv_conf(QUICK_RESOLVER), &argv, RUN_LIMIT)
     };
     let Some(run) = getent(&["ahostsv4", "mx1.d.test"]) else {
         return;
@@ -180,7 +180,17 @@ fn glibc_in_the_namespace_resolves_through_the_dns_server_only() {
         return;
     };
     assert_eq!(run.status, Some(2), "{run:#?}");
+    // resolv.conf(5)'s "timeout:1 attempts:1": one try of one second.
+    let Some(run) = getent(&["ahostsv4", "quiet.test"]) else {
+        return;
+    };
+    assert_eq!(run.status, Some(2), "{run:#?}");
+    let second = Duration::from_secs(1);
+    let quick = run.elapsed >= second && run.elapsed < Duration::from_millis(1700);
+    assert!(quick, "{run:#?}");
     let log = dns.asked_lines();
+    let tries = log.iter().filter(|q| *q == "udp A quiet.test").count();
+    assert_eq!(tries, 1, "{log:?}");
     for query in ["udp A mx1.d.test", "udp A alias.test", "udp A vm"] {
         assert!(log.iter().any(|q| q == query), "no {query:?}: {log:?}");
     }

@@ -195,6 +195,8 @@ pub struct Asked {
     pub name: String,
     pub qtype: RecordType,
     pub transport: Transport,
+    /// When it came, counted from the server's start.
+    pub at: Duration,
 }
 
 impl fmt::Display for Asked {
@@ -213,6 +215,7 @@ struct State {
     zone: Zone,
     log: Mutex<Vec<Asked>>,
     stop: AtomicBool,
+    started: Instant,
     deadline: Instant,
 }
 
@@ -236,6 +239,7 @@ impl State {
             name: name.clone(),
             qtype,
             transport,
+            at: self.started.elapsed(),
         });
         let behaviour = self.zone.behaviour(&name);
         let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
@@ -310,6 +314,7 @@ impl DnsServer {
             zone,
             log: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            started: Instant::now(),
             deadline: Instant::now() + SERVER_LIFETIME,
         });
         let tcp_state = Arc::clone(&state);
@@ -325,6 +330,11 @@ impl DnsServer {
             udp: Some(udp),
             _tcp: tcp,
         })
+    }
+
+    /// The address (its port is 53).
+    pub fn ip(&self) -> Ipv4Addr {
+        self.ip
     }
 
     /// The address (port 53).
@@ -470,22 +480,28 @@ pub fn private_etc(dir: &TempDir, files: &[(&str, &str)]) -> String {
 }
 
 /// Runs `argv` in a private mount namespace whose resolver knows only
-/// `dns`: /etc/hosts holds only localhost ([`LOCALHOST_ONLY`]),
-/// nsswitch.conf says files then dns, resolv.conf names `dns` with
-/// `options`, and nscd (if any) is hidden, so no query leaves the machine.
-pub fn run_with_resolver(
-    dns: &DnsServer,
-    options: &str,
-    argv: &[&str],
-    timeout: Duration,
-) -> Option<Run> {
+/// the test's DNS servers: /etc/resolv.conf is `resolv_conf` (see
+/// [`DnsServer::resolv_conf`]; it must name only 127.0.53.x servers),
+/// /etc/hosts holds only localhost ([`LOCALHOST_ONLY`]), nsswitch.conf
+/// says files then dns, and nscd (if any) is hidden, so no query leaves
+/// the machine.
+pub fn run_with_resolver(resolv_conf: &str, argv: &[&str], timeout: Duration) -> Option<Run> {
     let dir = TempDir::new("etc");
-    let resolv = dns.resolv_conf(options);
     let files = [
         ("hosts", LOCALHOST_ONLY),
         ("nsswitch.conf", FILES_THEN_DNS),
-        ("resolv.conf", resolv.as_str()),
+        ("resolv.conf", resolv_conf),
     ];
+    let servers = resolv_conf
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver "));
+    for server in servers {
+        let ip: Ipv4Addr = server.trim().parse().expect("a literal IPv4 name server");
+        assert!(
+            ip.is_loopback(),
+            "resolv.conf may name only loopback: {server}"
+        );
+    }
     let hide_nscd = "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }";
     let setup = format!("{} && {hide_nscd}", private_etc(&dir, &files));
     let what = "bind-mount a private /etc/resolv.conf";
