@@ -11,6 +11,7 @@ use super::verdict::SessionOutcome;
 use crate::names::{EtrnArgument, HostName};
 use crate::report::Reporter;
 use crate::smtp::reply::SERVICE_NOT_AVAILABLE;
+use crate::smtp::session::StartTlsError;
 use crate::smtp::tls::{self, TlsMode, TlsPolicy};
 use crate::smtp::transcript::Sink;
 use crate::smtp::{EXT_STARTTLS, Error, ErrorKind, Hello, Limits, Phase, Session};
@@ -117,17 +118,25 @@ async fn open(
         }
         return Ok((session, hello));
     }
-    let upgraded = match settings.connector(server) {
-        Ok(connector) => session.start_tls(&connector).await,
-        Err(error) => Err(error),
+    let connector = match settings.connector(server) {
+        Ok(connector) => connector,
+        // Nothing was sent: as if the server had refused STARTTLS.
+        Err(error) => return without_tls(session, hello, error, settings).await,
     };
-    match upgraded {
+    match session.start_tls(&connector).await {
         Ok(mut secure) => {
             let hello = say_hello(&mut secure, settings).await?;
             Ok((secure, hello))
         }
-        Err(error) if mode == TlsMode::Require => Err(SessionOutcome::Unreachable(error)),
-        Err(error) => {
+        Err(StartTlsError::Refused(session, error)) => {
+            without_tls(*session, hello, error, settings).await
+        }
+        Err(StartTlsError::Broken(error)) if mode == TlsMode::Require => {
+            Err(SessionOutcome::Unreachable(error))
+        }
+        Err(StartTlsError::Broken(error)) => {
+            // The connection is spent (a handshake began, or the server
+            // broke off): only a new one can go on in plaintext.
             let reporter = &settings.reporter;
             reporter.warning(format_args!(
                 "{error}; continuing without TLS in a new session"
@@ -135,6 +144,25 @@ async fn open(
             open_plain(server, settings).await
         }
     }
+}
+
+/// STARTTLS refused, or not possible, before any TLS byte: the session is
+/// still in plaintext command state (RFC 3207 §4). Opportunistic TLS goes
+/// on in it; required TLS says QUIT first (RFC 5321 §3.8: never just
+/// close) and fails.
+async fn without_tls(
+    session: Session,
+    hello: Hello,
+    error: Error,
+    settings: &SessionSettings,
+) -> Result<(Session, Hello), SessionOutcome> {
+    if settings.tls.mode == TlsMode::Require {
+        session.quit_briefly().await;
+        return Err(SessionOutcome::Unreachable(error));
+    }
+    let reporter = &settings.reporter;
+    reporter.warning(format_args!("{error}; continuing without TLS"));
+    Ok((session, hello))
 }
 
 async fn open_plain(

@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::files;
 
+/// The cache file's name in its directory.
+pub const FILE_NAME: &str = "smtpdcheck";
 /// The file's first line; another first line means another format.
 const HEADER: &str = "# smtpbox smtpdcheck cache v1";
 /// A bigger file is not ours (MAX_ENTRIES lines are far less).
@@ -117,7 +119,7 @@ pub fn default_path() -> Option<PathBuf> {
                 .filter(|p| p.is_absolute())
                 .map(|home| home.join(".cache"))
         })?;
-    Some(base.join("smtpbox").join("smtpdcheck"))
+    Some(base.join("smtpbox").join(FILE_NAME))
 }
 
 /// Milliseconds since the epoch, now.

@@ -10,6 +10,7 @@
 //! recent results. This file is the command line and the contract.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -48,7 +49,7 @@ Exit status:
 A server is available when one of its addresses sends a complete 220
 greeting within the timeout. Servers are probed at the same time and the
 answer is decided in list order. Results are cached per address and port
-in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox).
+in $XDG_CACHE_HOME/smtpbox (else ~/.cache/smtpbox, or --cache-dir).
 
 --mx DOMAIN checks DOMAIN's MX hosts as PRIO:EXCHANGE arguments, looked up
 through /etc/resolv.conf (no MX record: the domain itself at prio 0; a null
@@ -82,6 +83,11 @@ pub(crate) struct Cli {
     /// Neither use nor update the result cache
     #[arg(long)]
     no_cache: bool,
+
+    /// Keep the result cache in DIR (mode 0700, owned by this user; e.g. a
+    /// system-wide /var/cache/smtpbox) instead of the user's cache directory
+    #[arg(long, value_name = "DIR", value_parser = absolute_dir)]
+    cache_dir: Option<PathBuf>,
 
     /// Seconds a "down" result stays in the cache (0: never cached)
     #[arg(long, value_name = "SECONDS", default_value_t = Seconds(cache::DEFAULT_TTL_DOWN))]
@@ -120,10 +126,10 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         port: cli.port,
         timeout: cli.timeout.limit(),
     };
-    let cache_path = if cli.no_cache {
-        None
-    } else {
-        cache::default_path()
+    let cache_path = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.join(cache::FILE_NAME)),
+        (None, false) => cache::default_path(),
     };
     let mut cache = cache::Cache::new(cli.cache_ttl_up.duration(), cli.cache_ttl.duration());
     if let Some(path) = &cache_path {
@@ -153,6 +159,17 @@ fn arguments(cli: &Cli) -> Result<(Vec<Server>, Stop), AppletError> {
         .map(|argument| parse_server(argument).map_err(AppletError::usage))
         .collect::<Result<_, _>>()?;
     Ok((servers, stop))
+}
+
+/// `--cache-dir`: an absolute path (the cache must not move with the
+/// working directory).
+fn absolute_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(format!("'{text}' is not an absolute path"))
+    }
 }
 
 /// `--stop`, checked.

@@ -23,7 +23,7 @@ _smtpdcheck() {
 
     case "${cmd}" in
         smtpdcheck)
-            opts="-v -h -V --stop --timeout --port --no-cache --cache-ttl --cache-ttl-up --verbose --mx --help --version"
+            opts="-v -h -V --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --mx --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,10 @@ _smtpdcheck() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

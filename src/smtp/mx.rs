@@ -1,34 +1,25 @@
-//! A domain's mail servers (RFC 5321 §5.1, RFC 7505), looked up through the
-//! system's resolver configuration.
+//! A domain's mail servers (RFC 5321 §5.1, RFC 7505), looked up through
+//! the system's own resolver.
 //!
-//! `/etc/resolv.conf` is read with the bounded reader and parsed by
-//! hickory-resolver (name servers, `timeout`, `attempts`, `edns0`, `ndots`)
-//! and resolv-conf (`rotate`, which hickory does not map: servers are tried
-//! in the listed order, as glibc does, or in turn with `rotate`).
-//! hickory sends the queries, retries a truncated UDP answer over TCP and
-//! follows CNAMEs; what the answer means is decided here, purely
+//! The query is glibc's `res_query`, so `/etc/resolv.conf` applies as for
+//! every other program (name servers, `timeout`, `attempts`, `rotate`,
+//! `edns0`), a truncated UDP answer is retried over TCP and the recursive
+//! server follows CNAMEs. The answer is read with glibc's own parser
+//! (`ns_initparse`, `ns_parserr`, `dn_expand`). Those live in libresolv,
+//! which is loaded with dlopen(3) on the first lookup: runs that look up no
+//! MX load nothing more than before. `res_query` blocks, so it runs on a
+//! blocking thread under the caller's deadline (a stuck one never delays
+//! the exit). What the answer means is decided here, purely
 //! ([`mail_servers`]), and every failure names the domain.
 
 use std::fmt;
-use std::path::Path;
 
-use hickory_resolver::config::{ResolveHosts, ServerOrderingStrategy};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData};
-use hickory_resolver::system_conf::parse_resolv_conf;
-use hickory_resolver::{Resolver, TokioResolver};
 use tokio::time::Instant;
 
 use super::session::within;
-use crate::files;
 use crate::names::HostName;
 
-/// The resolver configuration every lookup follows.
-pub const RESOLV_CONF: &str = "/etc/resolv.conf";
-/// A resolv.conf larger than this is not one.
-const MAX_RESOLV_CONF: usize = 64 * 1024;
+mod glibc;
 
 /// One mail server of a domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,22 +72,26 @@ pub fn mail_servers(domain: &str, records: Vec<(u16, String)>) -> MailServers {
 }
 
 /// Why a domain's mail servers are not known.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MxErrorKind {
-    /// The resolver configuration cannot be read or used.
-    Config(String),
     /// NXDOMAIN: the domain does not exist.
     NoSuchDomain,
-    /// The name server answered with this error code (SERVFAIL, REFUSED...).
-    Refused(ResponseCode),
-    /// No answer within the limit.
+    /// SERVFAIL, or no name server answered in time (glibc tells these
+    /// apart from nothing else: `TRY_AGAIN`).
+    TryAgain,
+    /// The name server refused the query or did not understand it
+    /// (`NO_RECOVERY`: REFUSED, FORMERR, NOTIMP).
+    Refused,
+    /// The lookup did not finish within the limit.
     TimedOut,
-    /// No name server could be reached, or its answer was not DNS.
-    Failed(String),
+    /// The answer could not be parsed.
+    Malformed,
+    /// The system resolver cannot be used (libresolv missing...).
+    Unavailable(String),
 }
 
 /// A failed MX lookup, naming the domain.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MxError {
     pub domain: String,
     pub kind: MxErrorKind,
@@ -106,11 +101,14 @@ impl fmt::Display for MxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: MX lookup: ", self.domain)?;
         match &self.kind {
-            MxErrorKind::Config(reason) => write!(f, "{reason}"),
             MxErrorKind::NoSuchDomain => f.write_str("no such domain (NXDOMAIN)"),
-            MxErrorKind::Refused(code) => write!(f, "the name server answered {code}"),
+            MxErrorKind::TryAgain => {
+                f.write_str("no answer (SERVFAIL, or the name servers did not answer)")
+            }
+            MxErrorKind::Refused => f.write_str("the name server refused the query"),
             MxErrorKind::TimedOut => f.write_str("timed out"),
-            MxErrorKind::Failed(reason) => write!(f, "{reason}"),
+            MxErrorKind::Malformed => f.write_str("malformed answer"),
+            MxErrorKind::Unavailable(reason) => write!(f, "{reason}"),
         }
     }
 }
@@ -123,54 +121,14 @@ pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<Mail
         domain: domain.to_string(),
         kind,
     };
-    let resolver = system_resolver().map_err(|reason| error(MxErrorKind::Config(reason)))?;
-    let mut name = Name::from_ascii(&**domain)
-        .map_err(|err| error(MxErrorKind::Config(format!("not a domain name: {err}"))))?;
-    // Fully qualified: the search list of resolv.conf does not apply.
-    name.set_fqdn(true);
-    let answer = match within(deadline, resolver.mx_lookup(name)).await {
-        None => return Err(error(MxErrorKind::TimedOut)),
-        Some(answer) => answer,
-    };
-    match answer {
-        Ok(lookup) => {
-            let records = lookup
-                .answers()
-                .iter()
-                .filter_map(|record| match &record.data {
-                    RData::MX(mx) => Some((mx.preference, mx.exchange.to_ascii())),
-                    _ => None,
-                });
-            Ok(mail_servers(domain, records.collect()))
-        }
-        Err(NetError::Dns(DnsError::NoRecordsFound(none))) => match none.response_code {
-            ResponseCode::NXDomain => Err(error(MxErrorKind::NoSuchDomain)),
-            _ => Ok(mail_servers(domain, Vec::new())),
-        },
-        Err(NetError::Dns(DnsError::ResponseCode(code))) => Err(error(MxErrorKind::Refused(code))),
-        Err(NetError::Timeout) => Err(error(MxErrorKind::TimedOut)),
-        Err(other) => Err(error(MxErrorKind::Failed(other.to_string()))),
+    let name = domain.to_string();
+    let query = tokio::task::spawn_blocking(move || glibc::query_mx(&name));
+    match within(deadline, query).await {
+        None => Err(error(MxErrorKind::TimedOut)),
+        Some(Err(join)) => Err(error(MxErrorKind::Unavailable(join.to_string()))),
+        Some(Ok(Err(kind))) => Err(error(kind)),
+        Some(Ok(Ok(records))) => Ok(mail_servers(domain, records)),
     }
-}
-
-/// A resolver configured as [`RESOLV_CONF`] says.
-fn system_resolver() -> Result<TokioResolver, String> {
-    let path = Path::new(RESOLV_CONF);
-    let text = files::read(path, MAX_RESOLV_CONF).map_err(|err| err.to_string())?;
-    let named = |err: &dyn fmt::Display| format!("{RESOLV_CONF}: {err}");
-    let (config, mut options) = parse_resolv_conf(&text).map_err(|err| named(&err))?;
-    let rotate = resolv_conf::Config::parse(&text).is_ok_and(|conf| conf.rotate);
-    options.server_ordering_strategy = if rotate {
-        ServerOrderingStrategy::RoundRobin
-    } else {
-        ServerOrderingStrategy::UserProvidedOrder
-    };
-    // MX records are never in /etc/hosts; do not read it.
-    options.use_hosts_file = ResolveHosts::Never;
-    Resolver::builder_with_config(config, TokioRuntimeProvider::default())
-        .with_options(options)
-        .build()
-        .map_err(|err| named(&err))
 }
 
 #[cfg(test)]
@@ -221,22 +179,16 @@ mod tests {
 
     #[test]
     fn errors_name_the_domain() {
-        let error = MxError {
-            domain: "d.test".into(),
-            kind: MxErrorKind::NoSuchDomain,
-        };
-        assert_eq!(
-            error.to_string(),
-            "d.test: MX lookup: no such domain (NXDOMAIN)"
-        );
-        let error = MxError {
-            domain: "d.test".into(),
-            kind: MxErrorKind::Refused(ResponseCode::ServFail),
-        };
-        assert!(
-            error
-                .to_string()
-                .starts_with("d.test: MX lookup: the name server answered")
-        );
+        for (kind, text) in [
+            (MxErrorKind::NoSuchDomain, "no such domain (NXDOMAIN)"),
+            (MxErrorKind::Refused, "the name server refused the query"),
+            (MxErrorKind::TimedOut, "timed out"),
+        ] {
+            let error = MxError {
+                domain: "d.test".into(),
+                kind,
+            };
+            assert_eq!(error.to_string(), format!("d.test: MX lookup: {text}"));
+        }
     }
 }

@@ -28,6 +28,9 @@ use super::wire::Wire;
 
 type Client = SmtpClient<Wire<Stream>>;
 
+/// How long [`Session::quit_briefly`] waits for the reply to QUIT.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+
 /// mail-send's own per-command timeout is switched off: every wait is
 /// bounded here by [`Limits`] instead, so errors can name their phase.
 const NO_CLIENT_TIMEOUT: Duration = Duration::MAX;
@@ -64,6 +67,17 @@ pub async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F
         Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
         None => Some(future.await),
     }
+}
+
+/// How STARTTLS failed (RFC 3207 §4).
+pub enum StartTlsError {
+    /// The server answered STARTTLS with another reply than `220`: the
+    /// session goes on in plaintext, in command state.
+    Refused(Box<Session>, Error),
+    /// The reply did not come, or after the `220` the handshake failed or
+    /// the server sent plaintext: the connection is of no more use (and,
+    /// after a `220`, no plaintext QUIT is owed).
+    Broken(Error),
 }
 
 /// What the server said to our hello.
@@ -197,13 +211,21 @@ impl Session {
     /// server name as `connector` was built to. Bytes the server sent
     /// before the handshake are refused, never parsed (response injection).
     /// The caller must say hello again: nothing from before TLS is kept.
-    pub async fn start_tls(mut self, connector: &TlsConnector) -> Result<Session, Error> {
-        let reply = self.exchange(Phase::StartTls, "STARTTLS").await?;
+    /// A reply other than `220` hands the session back, still in plaintext
+    /// command state (RFC 3207 §4).
+    pub async fn start_tls(mut self, connector: &TlsConnector) -> Result<Session, StartTlsError> {
+        let broken = StartTlsError::Broken;
+        let reply = self
+            .exchange(Phase::StartTls, "STARTTLS")
+            .await
+            .map_err(broken)?;
         if reply.code != SERVICE_READY {
-            return Err(self.error(Phase::StartTls, ErrorKind::Rejected(reply)));
+            let error = self.error(Phase::StartTls, ErrorKind::Rejected(reply));
+            return Err(StartTlsError::Refused(Box::new(self), error));
         }
         if self.client.stream.has_buffered() {
-            return Err(self.error(Phase::StartTls, ErrorKind::PlaintextAfterStartTls));
+            let injected = self.error(Phase::StartTls, ErrorKind::PlaintextAfterStartTls);
+            return Err(broken(injected));
         }
         let Session {
             client,
@@ -215,24 +237,26 @@ impl Session {
         let handshake_error = |kind| Error::new(&server, Some(address), Phase::TlsHandshake, kind);
         let Stream::Plain(tcp) = stream else {
             let active = ErrorKind::Tls("TLS is already active".to_owned());
-            return Err(handshake_error(active));
+            return Err(broken(handshake_error(active)));
         };
         let name = tls::server_name(&server, address.ip());
-        let tls = match within(limits.deadline(), connector.connect(name, tcp)).await {
-            Some(Ok(tls)) => tls,
-            Some(Err(err)) => return Err(handshake_error(ErrorKind::Tls(err.to_string()))),
-            None => return Err(handshake_error(ErrorKind::TimedOut(limits.named_limit()))),
+        let failed = match within(limits.deadline(), connector.connect(name, tcp)).await {
+            Some(Ok(tls)) => {
+                transcript.note(&describe_tls(&tls));
+                return Ok(Session {
+                    client: SmtpClient {
+                        stream: Wire::new(Stream::Tls(Box::new(tls)), transcript),
+                        timeout: NO_CLIENT_TIMEOUT,
+                    },
+                    server,
+                    address,
+                    limits,
+                });
+            }
+            Some(Err(err)) => ErrorKind::Tls(err.to_string()),
+            None => ErrorKind::TimedOut(limits.named_limit()),
         };
-        transcript.note(&describe_tls(&tls));
-        Ok(Session {
-            client: SmtpClient {
-                stream: Wire::new(Stream::Tls(Box::new(tls)), transcript),
-                timeout: NO_CLIENT_TIMEOUT,
-            },
-            server,
-            address,
-            limits,
-        })
+        Err(broken(handshake_error(failed)))
     }
 
     /// `QUIT`, waiting for the reply within the limits; errors are of no
@@ -240,6 +264,18 @@ impl Session {
     pub async fn quit(mut self) {
         let _ = self.exchange(Phase::Quit, "QUIT").await;
         let _ = within(self.limits.deadline(), self.client.stream.shutdown()).await;
+    }
+
+    /// `QUIT` on the way out of a failure: waits at most [`QUIT_GRACE`]
+    /// for the reply (the run's answer is known; the server only gets its
+    /// goodbye).
+    pub async fn quit_briefly(mut self) {
+        let grace = Instant::now() + QUIT_GRACE;
+        self.limits = Limits {
+            overall: Some(self.limits.deadline().map_or(grace, |d| d.min(grace))),
+            per_phase: None,
+        };
+        self.quit().await;
     }
 
     /// Writes `QUIT` without waiting for the reply (a probe that already

@@ -25,7 +25,8 @@ pub enum TlsMode {
     /// Never.
     Off,
     /// When advertised, without certificate checks (RFC 7435); a failed
-    /// handshake falls back to a fresh plaintext session.
+    /// handshake falls back to a fresh plaintext session; a refused
+    /// STARTTLS goes on in the same one.
     Opportunistic,
     /// Always; fail closed unless the certificate verifies for the server.
     Require,

@@ -221,17 +221,28 @@ fn refusing_starttls() -> TestServer {
 }
 
 #[test]
-fn starttls_refused_with_454_under_opportunistic_continues_in_plaintext() {
+fn starttls_refused_with_454_under_opportunistic_continues_in_the_same_session() {
+    // RFC 3207 §4: after a refusal the session is in plaintext command
+    // state; no second connection, no second EHLO.
     let server = refusing_starttls();
     let run = etrn_a_test(&server, &["--timeout", "3"]);
     assert_status(&run, 0);
-    assert_eq!(server.etrn_lines(), ["ETRN a.test"]);
+    let dialogue = ["EHLO client.test", "STARTTLS", "ETRN a.test", "QUIT"];
+    assert_eq!(server.received_when_idle(), dialogue);
+    assert_eq!(server.connections(), 1);
+    assert!(one_stderr_line(&run).contains("454"), "{run:#?}");
 }
 
 #[test]
-fn starttls_refused_with_454_under_require_fails_exit_3() {
+fn starttls_refused_with_454_under_require_says_quit_and_fails_exit_3() {
+    // RFC 5321 §3.8: the client sends QUIT before it closes.
     let server = refusing_starttls();
     let run = etrn_a_test(&server, &["--timeout", "3", "--starttls", "require"]);
     assert_status(&run, 3);
-    assert!(server.etrn_lines().is_empty(), "{:?}", server.log());
+    assert_eq!(
+        server.received_when_idle(),
+        ["EHLO client.test", "STARTTLS", "QUIT"]
+    );
+    assert_eq!(server.connections(), 1);
+    assert!(one_stderr_line(&run).contains("454"), "{run:#?}");
 }

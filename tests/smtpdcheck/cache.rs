@@ -67,6 +67,34 @@ fn cache_remembers_an_up_server() {
 }
 
 #[test]
+fn cache_dir_holds_the_cache_instead_of_the_users() {
+    let home = TempDir::new("cache-dir-home");
+    let system = TempDir::new("cache-dir");
+    fs::set_permissions(system.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+    let server = greeting_server("220 ok");
+    let extra = ["--cache-dir", system.arg()];
+    assert_up(&probe_cached(&home, &server, &extra), "127.0.0.1");
+    let file = system.join("smtpdcheck");
+    assert_eq!(mode(&file), 0o600, "file mode");
+    assert_cache_format(&fs::read_to_string(&file).expect("cache written"));
+    assert!(
+        !home.join("smtpbox").exists(),
+        "the user's cache is not used"
+    );
+    let addr = server.addr();
+    drop(server); // now refused: only the cache can say "up"
+    let run = probe_cached(&home, &addr, &["-v", "--cache-dir", system.arg()]);
+    assert_up(&run, "127.0.0.1");
+    assert!(run.stderr.contains("cached"), "{run:?}");
+    // A cache directory others may write into is never written.
+    fs::set_permissions(system.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    fs::remove_file(&file).expect("rm");
+    let server = greeting_server("220 ok");
+    assert_up(&probe_cached(&home, &server, &extra), "127.0.0.1");
+    assert!(!file.exists(), "no cache in a shared directory");
+}
+
+#[test]
 fn no_cache_neither_reads_nor_writes() {
     let home = TempDir::new("cache-none");
     let server = greeting_server("220 ok");

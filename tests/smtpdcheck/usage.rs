@@ -24,6 +24,11 @@ run_table! { check;
     empty_stop_is_exit_2 {
         ["--stop", "", "--timeout", "1", "127.0.0.1"] => usage_error_one_line;
     }
+    bad_mx_and_cache_dir_are_exit_2 {
+        ["--mx", "a b"] => usage_error_one_line, stderr_has("invalid --mx");
+        ["--mx", "d.test", "127.0.0.1"] => exit_2;
+        ["--cache-dir", "relative/dir", "127.0.0.1"] => exit_2, stderr_has("absolute");
+    }
     port_0_is_exit_2 {
         ["--port", "0", "--timeout", "1", "127.0.0.1"] => exit_2;
     }
