@@ -481,7 +481,7 @@ pub fn private_etc(dir: &TempDir, files: &[(&str, &str)]) -> String {
 
 /// Runs `argv` in a private mount namespace whose resolver knows only
 /// the test's DNS servers: /etc/resolv.conf is `resolv_conf` (see
-/// [`DnsServer::resolv_conf`]; it must name only 127.0.53.x servers),
+/// [`DnsServer::resolv_conf`]; it may name only loopback servers),
 /// /etc/hosts holds only localhost ([`LOCALHOST_ONLY`]), nsswitch.conf
 /// says files then dns, and nscd (if any) is hidden, so no query leaves
 /// the machine.
