@@ -19,6 +19,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod conn;
+pub mod dns;
 pub mod files;
 pub mod mx;
 pub mod run;
