@@ -4,10 +4,13 @@
 //! when verbose), and the sd-daemon(3) priority prefix (`<3>`) that lets
 //! journald file each line under its level when stderr is the journal.
 //! Contract output on stdout (smtpdcheck's server name, etrn's `-v` result
-//! and dialogue lines) carries no prefix. Nothing here panics on a closed
+//! and dialogue lines) carries no prefix. A service whose stderr is its
+//! peer (Postfix's spawn(8)) sends its lines to syslog(3) instead
+//! ([`Reporter::use_syslog`]: facility mail, the applet's name as ident). Nothing here panics on a closed
 //! or broken stderr/stdout: a lost message must never change an exit
 //! status.
 
+use std::ffi::CString;
 use std::fmt::Display;
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
@@ -32,6 +35,8 @@ pub struct Reporter {
     /// Whether stderr is the journal, found out on the first line printed
     /// (so a run that prints nothing pays nothing).
     journal: OnceLock<bool>,
+    /// Lines go to syslog(3), not stderr.
+    syslog: bool,
 }
 
 impl Reporter {
@@ -41,6 +46,7 @@ impl Reporter {
             name: Arc::from(name),
             verbose: false,
             journal: OnceLock::new(),
+            syslog: false,
         }
     }
 
@@ -52,6 +58,17 @@ impl Reporter {
     /// Turns `-v` lines on or off.
     pub fn set_verbose(&mut self, verbose: bool) {
         self.verbose = verbose;
+    }
+
+    /// Sends every line from now on to syslog(3), facility mail, ident
+    /// the applet's name, instead of stderr.
+    pub fn use_syslog(&mut self) {
+        static IDENT: OnceLock<CString> = OnceLock::new();
+        let ident =
+            IDENT.get_or_init(|| CString::new(self.name.replace('\0', "")).unwrap_or_default());
+        // SAFETY: `ident` lives for the whole process, as openlog needs.
+        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_MAIL) };
+        self.syslog = true;
     }
 
     /// Whether `-v` was given.
@@ -81,8 +98,24 @@ impl Reporter {
         }
     }
 
-    /// One stderr line, `[<priority>]NAME: message`.
+    /// One stderr line, `[<priority>]NAME: message` (or one syslog line).
     pub fn line(&self, priority: Priority, message: impl Display) {
+        if self.syslog {
+            // Control characters are escaped: a log line stays one line.
+            let text: String = message
+                .to_string()
+                .chars()
+                .flat_map(|c| {
+                    c.escape_debug()
+                        .filter(move |_| c.is_control())
+                        .chain(Some(c).filter(|c| !c.is_control()))
+                })
+                .collect();
+            let text = CString::new(text).unwrap_or_default();
+            // SAFETY: a constant "%s" format with one C string argument.
+            unsafe { libc::syslog(priority as libc::c_int, c"%s".as_ptr(), text.as_ptr()) };
+            return;
+        }
         let journal = *self.journal.get_or_init(stderr_is_journal);
         let mut stderr = io::stderr().lock();
         let _ = if journal {

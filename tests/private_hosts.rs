@@ -5,15 +5,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::*;
 
 /// Runs `smtpbox APPLET --port PORT ARGS` (port of `target`) in a private
-/// mount namespace after `setup` (a shell command); `None` when `unshare -m`
-/// cannot run `setup` here (the test is skipped: "cannot WHAT here").
+/// mount namespace after `setup` (a shell command); `None` when `unshare
+/// -m` cannot run `setup` here (the test is skipped: "cannot WHAT here").
 fn run_in_namespace(
     setup: &str,
     what: &str,
@@ -21,28 +19,11 @@ fn run_in_namespace(
     target: &impl Target,
     args: &[&str],
 ) -> Option<Run> {
-    let unshare = ["-m", "--propagation", "private", "sh", "-c"];
-    let probe = Command::new("unshare")
-        .args(unshare)
-        .arg(setup)
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: cannot {what} here");
-        return None;
-    }
-    let script = format!("{setup} && exec \"$0\" \"$@\"");
     let binary = smtpbox_bin();
     let port = target.port().to_string();
     let command = [path_arg(&binary), applet, "--port", &port];
-    let full = [&unshare[..], &[script.as_str()], &command, args].concat();
-    Some(run_program(
-        Path::new("unshare"),
-        &full,
-        &[],
-        None,
-        RUN_TIMEOUT,
-    ))
+    let argv = [&command[..], args].concat();
+    support::dns::run_in_namespace(setup, what, &argv, None, RUN_TIMEOUT)
 }
 
 /// [`run_in_namespace`] with `hosts` as /etc/hosts.

@@ -90,6 +90,24 @@ impl Cache {
         self.learnt.insert(address, entry);
     }
 
+    /// Takes what this run learnt as known (a long-running service asks
+    /// again), dropping what has expired and keeping the newest
+    /// [`MAX_ENTRIES`]; returns what was learnt, to save.
+    pub fn absorb_learnt(&mut self, now_ms: u64) -> bool {
+        let news = !self.learnt.is_empty();
+        self.entries.extend(self.learnt.drain());
+        let keep_ms = self.ttl_up.max(self.ttl_down).as_millis();
+        self.entries
+            .retain(|_, e| u128::from(now_ms.saturating_sub(e.at_ms)) < keep_ms);
+        if self.entries.len() > MAX_ENTRIES {
+            let mut times: Vec<u64> = self.entries.values().map(|e| e.at_ms).collect();
+            times.sort_unstable_by(|a, b| b.cmp(a));
+            let oldest_kept = times[MAX_ENTRIES - 1];
+            self.entries.retain(|_, e| e.at_ms >= oldest_kept);
+        }
+        news
+    }
+
     /// Whether this run learnt anything worth writing.
     pub fn has_news(&self) -> bool {
         !self.learnt.is_empty()

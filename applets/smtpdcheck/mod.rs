@@ -30,6 +30,7 @@ pub mod decide;
 pub mod policy;
 pub mod probe;
 pub mod servers;
+pub mod service;
 
 use decide::Verdict;
 use probe::{ProbeSettings, Report, ServerOutcome, Stop};
@@ -107,8 +108,14 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DOMAIN", conflicts_with = "servers")]
     mx: Option<String>,
 
+    /// Serve Postfix's policy protocol on stdin/stdout (spawn(8)): each
+    /// RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain
+    /// is up, else DUNNO; logs to syslog (mail), never to stderr
+    #[arg(long, conflicts_with_all = ["servers", "mx"])]
+    postfix_policy: bool,
+
     /// Servers to check, in order, each optionally prefixed by its MX prio
-    #[arg(value_name = "[PRIO:]SERVER", required_unless_present = "mx")]
+    #[arg(value_name = "[PRIO:]SERVER", required_unless_present_any = ["mx", "postfix_policy"])]
     servers: Vec<String>,
 }
 
@@ -116,6 +123,11 @@ pub(crate) struct Cli {
 pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let cli: Cli = parse_command_line(args)?;
     reporter.set_verbose(cli.verbose);
+    if cli.postfix_policy {
+        // stderr is the peer's socket under spawn(8): syslog from here on.
+        reporter.use_syslog();
+        return serve_policy(&cli, reporter);
+    }
     let (servers, stop) = match &cli.mx {
         None => arguments(&cli)?,
         Some(domain) => match mail_servers(domain, &cli, reporter)? {
@@ -127,15 +139,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         port: cli.port,
         timeout: cli.timeout.limit(),
     };
-    let cache_path = match (&cli.cache_dir, cli.no_cache) {
-        (_, true) => None,
-        (Some(dir), false) => Some(dir.join(cache::FILE_NAME)),
-        (None, false) => cache::default_path(),
-    };
-    let mut cache = cache::Cache::new(cli.cache_ttl_up.duration(), cli.cache_ttl.duration());
-    if let Some(path) = &cache_path {
-        cache.load(path);
-    }
+    let (cache_path, mut cache) = open_cache(&cli);
     let report = probe::check(&servers, &stop, &settings, &mut cache)
         .map_err(|error| AppletError::new(exit::USAGE, error))?;
     let status = answer(&report, &servers, reporter);
@@ -160,6 +164,40 @@ fn arguments(cli: &Cli) -> Result<(Vec<Server>, Stop), AppletError> {
         .map(|argument| parse_server(argument).map_err(AppletError::usage))
         .collect::<Result<_, _>>()?;
     Ok((servers, stop))
+}
+
+/// The cache file (unless `--no-cache`) and what it holds now.
+fn open_cache(cli: &Cli) -> (Option<PathBuf>, cache::Cache) {
+    let path = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.join(cache::FILE_NAME)),
+        (None, false) => cache::default_path(),
+    };
+    let mut cache = cache::Cache::new(cli.cache_ttl_up.duration(), cli.cache_ttl.duration());
+    if let Some(path) = &path {
+        cache.load(path);
+    }
+    (path, cache)
+}
+
+/// `--postfix-policy`: serves until the peer closes the connection.
+fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
+    let (cache_path, cache) = open_cache(cli);
+    let settings = service::ServiceSettings {
+        probe: ProbeSettings {
+            port: cli.port,
+            timeout: cli.timeout.limit(),
+        },
+        stop: stop_host(cli)?,
+        cache_path,
+    };
+    block_on(service::serve(&settings, cache, reporter)).map_err(|err| {
+        AppletError::new(
+            exit::USAGE,
+            format_args!("cannot start the async runtime: {err}"),
+        )
+    })?;
+    Ok(exit::SUCCESS)
 }
 
 /// `--cache-dir`: an absolute path (the cache must not move with the
@@ -214,7 +252,7 @@ fn mail_servers(
             )
         })?
         .map_err(|error| AppletError::new(exit::USAGE, error))?;
-    let exchanges = match found {
+    let exchanges = match found.servers {
         MailServers::Listed(exchanges) => exchanges,
         MailServers::Implicit(itself) => {
             reporter.detail(format_args!(

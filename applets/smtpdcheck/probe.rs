@@ -127,6 +127,21 @@ pub fn check(
         .map_err(CheckError::Stop)
 }
 
+/// [`check`] on the caller's runtime (the policy service's): the `Err`
+/// only when `--stop` names a host that cannot be looked up.
+pub async fn check_async(
+    servers: &[Server],
+    stop: &Stop,
+    settings: &ProbeSettings,
+    cache: &mut Cache,
+) -> Result<Report, Error> {
+    let mut run = Run::new(servers, stop, settings);
+    if let Some(verdict) = run.settle(cache) {
+        return Ok(run.into_report(verdict));
+    }
+    run.drive(cache).await
+}
+
 /// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a
 /// dual-stack socket reports an IPv4 peer) is `192.0.2.1`.
 fn canonical_ip(address: &SocketAddr) -> IpAddr {

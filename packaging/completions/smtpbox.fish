@@ -56,6 +56,7 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l cache-ttl
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l mx -d 'Check DOMAIN\'s MX hosts instead of a server list; without --stop, the first MX host that is this host ends the list' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l no-cache -d 'Neither use nor update the result cache'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l postfix-policy -d 'Serve Postfix\'s policy protocol on stdin/stdout (spawn(8)): each RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain is up, else DUNNO; logs to syslog (mail), never to stderr'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s h -l help -d 'Print help'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'

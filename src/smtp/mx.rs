@@ -13,6 +13,7 @@
 //! ([`mail_servers`]), and every failure names the domain.
 
 use std::fmt;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -115,8 +116,17 @@ impl fmt::Display for MxError {
 
 impl std::error::Error for MxError {}
 
+/// An answer and how long it may be kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxAnswer {
+    pub servers: MailServers,
+    /// The smallest TTL of the MX records (0 when there were none: an
+    /// implicit MX is asked for again).
+    pub ttl: Duration,
+}
+
 /// Looks up `domain`'s mail servers, all of it done by `deadline`.
-pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<MailServers, MxError> {
+pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<MxAnswer, MxError> {
     let error = |kind| MxError {
         domain: domain.to_string(),
         kind,
@@ -127,7 +137,10 @@ pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<Mail
         None => Err(error(MxErrorKind::TimedOut)),
         Some(Err(join)) => Err(error(MxErrorKind::Unavailable(join.to_string()))),
         Some(Ok(Err(kind))) => Err(error(kind)),
-        Some(Ok(Ok(records))) => Ok(mail_servers(domain, records)),
+        Some(Ok(Ok((records, ttl)))) => Ok(MxAnswer {
+            servers: mail_servers(domain, records),
+            ttl: Duration::from_secs(u64::from(ttl)),
+        }),
     }
 }
 

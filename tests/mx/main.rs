@@ -21,6 +21,7 @@ mod support;
 
 mod answers;
 mod errors;
+mod policy;
 mod selftest;
 mod this_host;
 
@@ -136,7 +137,7 @@ fn down() -> Vec<Step> {
 fn smtpdcheck(resolv_conf: &str, args: &[&str]) -> Option<Run> {
     let binary = smtpbox_bin();
     let argv = [&[path_arg(&binary), "smtpdcheck"], args].concat();
-    run_with_resolver(resolv_conf, &argv, RUN_LIMIT)
+    run_with_resolver(resolv_conf, &argv, None, RUN_LIMIT)
 }
 
 /// Plays every row (in order, each with its own servers), failing with

@@ -163,7 +163,7 @@ fn glibc_in_the_namespace_resolves_through_the_dns_server_only() {
     };
     let getent = |args: &[&str]| {
         let argv = [&["getent"], args].concat();
-        run_with_resolver(&dns.resolv_conf(QUICK_RESOLVER), &argv, RUN_LIMIT)
+        run_with_resolver(&dns.resolv_conf(QUICK_RESOLVER), &argv, None, RUN_LIMIT)
     };
     let Some(run) = getent(&["ahostsv4", "mx1.d.test"]) else {
         return;

@@ -21,9 +21,7 @@ mod servers;
 mod usage;
 
 use std::ops::Range;
-use std::process::Child;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
 
@@ -87,21 +85,5 @@ fn assert_only_quit(server: &TestServer) {
     assert!(server.wait_idle(IDLE), "connections ended");
     for l in server.received() {
         assert!(l.eq_ignore_ascii_case("QUIT"), "probe sent {l:?}");
-    }
-}
-
-/// Waits (bounded) for a child spawned by a test itself; its exit code.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait().expect("try_wait") {
-            Some(status) => return status.code(),
-            None if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("child still running after {limit:?}");
-            }
-            None => thread::sleep(Duration::from_millis(10)),
-        }
     }
 }

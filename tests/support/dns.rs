@@ -446,10 +446,16 @@ pub const LOCALHOST_ONLY: &str = "127.0.0.1 localhost\n::1 localhost\n";
 pub const FILES_THEN_DNS: &str = "passwd: files\ngroup: files\nhosts: files dns\n";
 
 /// Runs `argv` (a program and its arguments) in a private mount namespace
-/// after the shell command `setup`, killed after `timeout`; `None` when
-/// `unshare -m` cannot run `setup` here (the test is skipped: "SKIPPED:
-/// cannot WHAT here").
-pub fn run_in_namespace(setup: &str, what: &str, argv: &[&str], timeout: Duration) -> Option<Run> {
+/// after the shell command `setup`, with `stdin` (None: /dev/null), killed
+/// after `timeout`; `None` when `unshare -m` cannot run `setup` here (the
+/// test is skipped: "SKIPPED: cannot WHAT here").
+pub fn run_in_namespace(
+    setup: &str,
+    what: &str,
+    argv: &[&str],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Option<Run> {
     let unshare = ["-m", "--propagation", "private", "sh", "-c"];
     let probe = Command::new("unshare")
         .args(unshare)
@@ -463,7 +469,7 @@ pub fn run_in_namespace(setup: &str, what: &str, argv: &[&str], timeout: Duratio
     }
     let script = format!("{setup} && exec \"$0\" \"$@\"");
     let all = [&unshare[..], &[script.as_str()], argv].concat();
-    Some(run_program(Path::new("unshare"), &all, &[], None, timeout))
+    Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
 }
 
 /// The shell command that writes each `(name, text)` into `dir` and
@@ -485,7 +491,12 @@ pub fn private_etc(dir: &TempDir, files: &[(&str, &str)]) -> String {
 /// /etc/hosts holds only localhost ([`LOCALHOST_ONLY`]), nsswitch.conf
 /// says files then dns, and nscd (if any) is hidden, so no query leaves
 /// the machine.
-pub fn run_with_resolver(resolv_conf: &str, argv: &[&str], timeout: Duration) -> Option<Run> {
+pub fn run_with_resolver(
+    resolv_conf: &str,
+    argv: &[&str],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Option<Run> {
     let dir = TempDir::new("etc");
     let files = [
         ("hosts", LOCALHOST_ONLY),
@@ -505,5 +516,5 @@ pub fn run_with_resolver(resolv_conf: &str, argv: &[&str], timeout: Duration) ->
     let hide_nscd = "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }";
     let setup = format!("{} && {hide_nscd}", private_etc(&dir, &files));
     let what = "bind-mount a private /etc/resolv.conf";
-    run_in_namespace(&setup, what, argv, timeout)
+    run_in_namespace(&setup, what, argv, stdin, timeout)
 }

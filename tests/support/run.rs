@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -215,4 +215,20 @@ pub fn stderr_is(text: &'static str) -> impl Fn(&Run) {
 /// stderr contains `text`.
 pub fn stderr_has(text: &'static str) -> impl Fn(&Run) {
     move |run| assert!(run.stderr.contains(text), "{run:?}")
+}
+
+/// Waits (bounded) for a child spawned by a test itself; its exit code.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait().expect("try_wait") {
+            Some(status) => return status.code(),
+            None if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("child still running after {limit:?}");
+            }
+            None => thread::sleep(Duration::from_millis(10)),
+        }
+    }
 }

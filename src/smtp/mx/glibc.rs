@@ -115,9 +115,10 @@ fn load() -> Result<Resolver, String> {
 }
 
 /// The MX records of `domain` as `(preference, exchange)` (the root as
-/// `.`); empty when the domain exists but has none. Blocks for as long as
-/// /etc/resolv.conf lets glibc wait.
-pub(super) fn query_mx(domain: &str) -> Result<Vec<(u16, String)>, MxErrorKind> {
+/// `.`), and the smallest of their TTLs in seconds; no records when the
+/// domain exists but has none. Blocks for as long as /etc/resolv.conf lets
+/// glibc wait.
+pub(super) fn query_mx(domain: &str) -> Result<(Vec<(u16, String)>, u32), MxErrorKind> {
     let glibc = resolver().map_err(MxErrorKind::Unavailable)?;
     // Fully qualified: the search list of resolv.conf does not apply.
     let fqdn = format!("{}.", domain.trim_end_matches('.'));
@@ -132,7 +133,7 @@ pub(super) fn query_mx(domain: &str) -> Result<Vec<(u16, String)>, MxErrorKind> 
     if length < 0 {
         // SAFETY: this thread's h_errno, just set by res_query.
         return match unsafe { *__h_errno_location() } {
-            NO_DATA => Ok(Vec::new()),
+            NO_DATA => Ok((Vec::new(), 0)),
             HOST_NOT_FOUND => Err(MxErrorKind::NoSuchDomain),
             NO_RECOVERY => Err(MxErrorKind::Refused),
             TRY_AGAIN => Err(MxErrorKind::TryAgain),
@@ -145,7 +146,7 @@ pub(super) fn query_mx(domain: &str) -> Result<Vec<(u16, String)>, MxErrorKind> 
 
 /// Every MX record of the answer section of `message`; other records
 /// (the CNAME chain the recursive server followed) are passed over.
-fn parse_mx(glibc: &Resolver, message: &[u8]) -> Result<Vec<(u16, String)>, MxErrorKind> {
+fn parse_mx(glibc: &Resolver, message: &[u8]) -> Result<(Vec<(u16, String)>, u32), MxErrorKind> {
     let length = c_int::try_from(message.len()).map_err(|_| MxErrorKind::Malformed)?;
     // SAFETY: ns_msg is plain data; ns_initparse fills it from `message`,
     // which outlives every use of the handle below.
@@ -155,6 +156,7 @@ fn parse_mx(glibc: &Resolver, message: &[u8]) -> Result<Vec<(u16, String)>, MxEr
     }
     let section = SECTION_ANSWER as c_int;
     let mut records = Vec::new();
+    let mut ttl = u32::MAX;
     for index in 0..c_int::from(handle.counts[SECTION_ANSWER]) {
         // SAFETY: ns_rr is plain data, filled by ns_parserr for an index
         // below the section's count.
@@ -164,9 +166,10 @@ fn parse_mx(glibc: &Resolver, message: &[u8]) -> Result<Vec<(u16, String)>, MxEr
         }
         if record.rr_type == TYPE_MX {
             records.push(mx_data(glibc, message, &record)?);
+            ttl = ttl.min(record.ttl);
         }
     }
-    Ok(records)
+    Ok((records, if ttl == u32::MAX { 0 } else { ttl }))
 }
 
 /// RFC 1035 §3.3.9: PREFERENCE (16 bits), then EXCHANGE (a domain name,

@@ -1,0 +1,285 @@
+//! `smtpdcheck --postfix-policy`: the Postfix policy service. spawn(8)
+//! connects stdin, stdout and stderr to one smtpd connection, which sends
+//! request after request until it closes (it may stay idle for hours).
+//!
+//! Each RCPT request is decided as `--mx` decides for the recipient's
+//! domain: a more preferred MX that is up gets `DEFER_IF_PERMIT` naming
+//! it, anything else `DUNNO`. It fails open: a lookup error, a timeout or
+//! any trouble of ours is `DUNNO`, within `--timeout` of the request. MX
+//! answers are kept in memory for their TTL, probe results as the cache
+//! says (shared on disk with other processes). Nothing goes to stderr
+//! (it is the peer): the reporter logs to syslog. A malformed request
+//! closes the connection unanswered, as SMTPD_POLICY_README asks; smtpd
+//! then applies its `default_action`.
+
+use std::collections::HashMap;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use super::cache::{self, Cache};
+use super::decide::Verdict;
+use super::policy::{Action, MAX_REQUEST_BYTES, Request, next_request};
+use super::probe::{self, ProbeSettings, Stop};
+use super::servers::Server;
+use crate::names::HostName;
+use crate::report::Reporter;
+use crate::smtp::mx::{self, MailServers, MxAnswer};
+use crate::smtp::session::within;
+
+/// The most domains whose MX answers are kept in memory.
+const MAX_MX_ANSWERS: usize = 4096;
+/// How long an implicit or null MX answer is kept (no MX TTL to go by).
+const NO_MX_TTL: Duration = Duration::from_secs(60);
+/// The longest an MX answer is kept, whatever its TTL.
+const MAX_MX_TTL: Duration = Duration::from_secs(3600);
+/// How much is read from the connection at once.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What the service needs from the command line.
+pub struct ServiceSettings {
+    pub probe: ProbeSettings,
+    /// `--stop`, when given.
+    pub stop: Option<HostName>,
+    /// Where the shared cache file is, unless `--no-cache`.
+    pub cache_path: Option<PathBuf>,
+}
+
+/// Serves requests on stdin/stdout until the peer closes the connection
+/// or sends a malformed request; returns when done.
+pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Reporter) {
+    let (mut input, mut output) = match standard_streams() {
+        Ok(streams) => streams,
+        Err(err) => {
+            reporter.error(format_args!("cannot use stdin/stdout: {err}"));
+            return;
+        }
+    };
+    let mut service = Service {
+        settings,
+        cache: &mut cache,
+        mx_answers: HashMap::new(),
+        reporter,
+    };
+    let mut buffer: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        // Answer every whole request received, then write them at once.
+        let mut start = 0;
+        let mut answers = String::new();
+        loop {
+            match next_request(&buffer[start..]) {
+                Ok(Some((request, used))) => {
+                    start += used;
+                    answers.push_str(&service.answer(&request).await.render());
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = output.write_all(answers.as_bytes()).await;
+                    reporter.error(format_args!(
+                        "malformed request, connection closed: {error}"
+                    ));
+                    return;
+                }
+            }
+        }
+        buffer.drain(..start);
+        if !answers.is_empty()
+            && (output.write_all(answers.as_bytes()).await.is_err()
+                || output.flush().await.is_err())
+        {
+            return; // the peer is gone
+        }
+        let read = match input.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                if !buffer.iter().all(u8::is_ascii_whitespace) {
+                    reporter.error("connection closed inside a request");
+                }
+                return;
+            }
+            Ok(read) => read,
+        };
+        buffer.extend_from_slice(&chunk[..read]);
+        if buffer.len() > MAX_REQUEST_BYTES + READ_CHUNK {
+            reporter.error("malformed request, connection closed: request too large");
+            return;
+        }
+    }
+}
+
+/// stdin and stdout as async streams: sockets (as spawn(8) gives them)
+/// straight on the runtime, anything else through tokio's stdio.
+#[allow(clippy::type_complexity)]
+fn standard_streams() -> std::io::Result<(
+    Pin<Box<dyn AsyncRead + Send>>,
+    Pin<Box<dyn AsyncWrite + Send>>,
+)> {
+    let input: Pin<Box<dyn AsyncRead + Send>> = match socket(0)? {
+        Some(stream) => Box::pin(stream),
+        None => Box::pin(tokio::io::stdin()),
+    };
+    let output: Pin<Box<dyn AsyncWrite + Send>> = match socket(1)? {
+        Some(stream) => Box::pin(stream),
+        None => Box::pin(tokio::io::stdout()),
+    };
+    Ok((input, output))
+}
+
+/// A duplicate of `fd` as a tokio UNIX stream, when `fd` is a socket.
+fn socket(fd: i32) -> std::io::Result<Option<tokio::net::UnixStream>> {
+    // SAFETY: fstat of a descriptor into a zeroed stat buffer.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Ok(None);
+    }
+    // SAFETY: dup of an open descriptor; the copy is owned from here on.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is a fresh descriptor nobody else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(copy) };
+    let stream = std::os::unix::net::UnixStream::from(owned);
+    stream.set_nonblocking(true)?;
+    tokio::net::UnixStream::from_std(stream).map(Some)
+}
+
+/// The state kept across requests.
+struct Service<'a> {
+    settings: &'a ServiceSettings,
+    cache: &'a mut Cache,
+    /// Lower-case domain: its MX answer and until when it holds.
+    mx_answers: HashMap<String, (MxAnswer, Instant)>,
+    reporter: &'a Reporter,
+}
+
+impl Service<'_> {
+    /// The answer to one request, within `--timeout` of it: DUNNO when
+    /// anything goes wrong.
+    async fn answer(&mut self, request: &Request) -> Action {
+        let Some(domain) = request.recipient_domain() else {
+            self.reporter.detail(format_args!(
+                "{} {}: DUNNO (not a recipient)",
+                request.get("protocol_state").unwrap_or("-"),
+                request.get("recipient").unwrap_or("-"),
+            ));
+            return Action::Dunno;
+        };
+        let recipient = request.get("recipient").unwrap_or_default().to_owned();
+        let deadline = self.settings.probe.timeout.map(|t| Instant::now() + t);
+        let action = match within(deadline, self.decide(domain, request, deadline)).await {
+            Some(Ok(action)) => action,
+            Some(Err(trouble)) => {
+                self.reporter
+                    .error(format_args!("{recipient}: DUNNO: {trouble}"));
+                Action::Dunno
+            }
+            None => {
+                self.reporter
+                    .error(format_args!("{recipient}: DUNNO: no answer in time"));
+                Action::Dunno
+            }
+        };
+        match &action {
+            Action::DeferIfPermit(server) => self.reporter.info(format_args!(
+                "{recipient}: DEFER_IF_PERMIT: the more preferred MX {server} is up"
+            )),
+            Action::Dunno => self.reporter.detail(format_args!("{recipient}: DUNNO")),
+        }
+        self.keep_probe_results();
+        action
+    }
+
+    /// The decision for `domain`; `Err` says what went wrong.
+    async fn decide(
+        &mut self,
+        domain: &str,
+        request: &Request,
+        deadline: Option<Instant>,
+    ) -> Result<Action, String> {
+        let domain = HostName::parse(domain).map_err(|e| format!("recipient domain: {e}"))?;
+        let answer = self.mx_answer(&domain, deadline).await?;
+        let exchanges = match answer.servers {
+            MailServers::Listed(exchanges) => exchanges,
+            MailServers::Implicit(itself) => vec![itself],
+            MailServers::Null => return Ok(Action::Dunno),
+        };
+        let servers: Vec<Server> = exchanges
+            .into_iter()
+            .filter_map(|exchange| {
+                let name = HostName::parse(&exchange.name).ok()?;
+                let prio = Some(exchange.preference);
+                Some(Server { prio, name })
+            })
+            .collect();
+        let stop = self.stop(request);
+        let report = probe::check_async(&servers, &stop, &self.settings.probe, self.cache)
+            .await
+            .map_err(|error| format!("--stop: {error}"))?;
+        Ok(match report.verdict {
+            Verdict::Available(index) => Action::DeferIfPermit(servers[index].name.clone()),
+            Verdict::NoneAvailable => Action::Dunno,
+        })
+    }
+
+    /// `--stop`, else the address the SMTP client reached (Postfix 3.2+),
+    /// else this host's own addresses.
+    fn stop(&self, request: &Request) -> Stop {
+        if let Some(host) = &self.settings.stop {
+            return Stop::At(host.clone());
+        }
+        match request.server_address() {
+            Some(address) => Stop::AtAddresses(vec![address]),
+            None => Stop::AtAddresses(crate::smtp::resolve::local_addresses()),
+        }
+    }
+
+    /// The MX answer for `domain`, from memory while its TTL lasts.
+    async fn mx_answer(
+        &mut self,
+        domain: &HostName,
+        deadline: Option<Instant>,
+    ) -> Result<MxAnswer, String> {
+        let key = domain.to_ascii_lowercase();
+        let now = Instant::now();
+        if let Some((answer, until)) = self.mx_answers.get(&key) {
+            if *until > now {
+                return Ok(answer.clone());
+            }
+        }
+        let answer = mx::lookup(domain, deadline)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ttl = match answer.servers {
+            MailServers::Listed(_) => answer.ttl.min(MAX_MX_TTL),
+            MailServers::Implicit(_) | MailServers::Null => NO_MX_TTL,
+        };
+        if self.mx_answers.len() >= MAX_MX_ANSWERS {
+            self.mx_answers.retain(|_, (_, until)| *until > now);
+            if self.mx_answers.len() >= MAX_MX_ANSWERS {
+                self.mx_answers.clear(); // a bound, not a policy: all are re-asked
+            }
+        }
+        self.mx_answers.insert(key, (answer.clone(), now + ttl));
+        Ok(answer)
+    }
+
+    /// Writes what the last probes learnt to the shared file, and keeps it
+    /// in memory for the next requests.
+    fn keep_probe_results(&mut self) {
+        let now = cache::now_ms();
+        if let Some(path) = &self.settings.cache_path {
+            if self.cache.has_news() {
+                if let Err(err) = self.cache.save(path, now) {
+                    self.reporter
+                        .detail(format_args!("cache not updated: {}: {err}", path.display()));
+                }
+            }
+        }
+        self.cache.absorb_learnt(now);
+    }
+}

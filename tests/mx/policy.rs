@@ -1,0 +1,227 @@
+//! `smtpdcheck --postfix-policy`: Postfix's policy protocol on stdin and
+//! stdout. Each RCPT is decided as `--mx` decides for the recipient's
+//! domain (through the scripted DNS server): DEFER_IF_PERMIT naming a more
+//! preferred MX that is up, else DUNNO; every other request, every error
+//! and every timeout is DUNNO (fail open). Nothing ever goes to stderr (it
+//! is the peer's socket under spawn(8)). A malformed request, or EOF inside
+//! one, closes the connection unanswered.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::dns::*;
+use crate::support::*;
+use crate::*;
+
+const DUNNO: &str = "action=DUNNO\n\n";
+
+/// A RCPT request for `recipient`, as smtpd sends it (`server_address`:
+/// the address the SMTP client reached, i.e. this MX).
+fn rcpt(recipient: &str, server_address: &str) -> String {
+    format!(
+        "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n\
+         client_address=192.0.2.9\nsender=s@example.org\nrecipient={recipient}\n\
+         server_address={server_address}\n\n"
+    )
+}
+
+/// The answer naming `server` as the one to use.
+fn defer(server: &str) -> String {
+    format!("action=DEFER_IF_PERMIT Service temporarily unavailable, please use {server}\n\n")
+}
+
+/// `smtpdcheck --postfix-policy --port PORT --timeout 2 --no-cache
+/// --cache-ttl-up 0 EXTRA` fed `requests`, in the private namespace of `dns`.
+fn policy(dns: &DnsServer, port: &str, extra: &[&str], requests: &[u8]) -> Option<Run> {
+    let binary = smtpbox_bin();
+    let fixed = [
+        path_arg(&binary),
+        "smtpdcheck",
+        "--postfix-policy",
+        "--port",
+        port,
+    ];
+    let quiet = ["--timeout", "2", "--no-cache", "--cache-ttl-up", "0"];
+    let argv = [&fixed[..], &quiet, extra].concat();
+    let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
+    run_with_resolver(&resolv_conf, &argv, Some(requests), RUN_LIMIT)
+}
+
+/// The zone of most cases: d.test's MX 10 on 127.0.0.2, MX 20 this host.
+fn backup_zone() -> Zone {
+    Zone::new()
+        .mx(DOMAIN, 10, "mx1.d.test")
+        .mx(DOMAIN, 20, "mx2.d.test")
+        .a("mx1.d.test", "127.0.0.2")
+        .a("mx2.d.test", "127.0.0.1")
+        .mx("null.test", 0, ".")
+        .behave("nx.test", Behaviour::NxDomain)
+        .behave("silent.test", Behaviour::Silent)
+}
+
+#[test]
+fn rcpt_is_deferred_while_the_primary_is_up_and_dunno_otherwise() {
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
+        return;
+    };
+    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
+        return;
+    };
+    let port = servers[0].port().to_string();
+    let requests = [
+        rcpt("u@d.test", "127.0.0.1"),
+        rcpt("u@null.test", "127.0.0.1"),
+        rcpt("u@nx.test", "127.0.0.1"),
+        // The MX that was reached is the primary itself: no one to defer to.
+        rcpt("u@d.test", "127.0.0.2"),
+        "protocol_state=MAIL\nsender=s@example.org\n\n".to_owned(),
+        rcpt("", "127.0.0.1"),
+    ]
+    .concat();
+    let Some(run) = policy(&dns, &port, &[], requests.as_bytes()) else {
+        return;
+    };
+    let expected = [
+        defer("mx1.d.test").as_str(),
+        DUNNO,
+        DUNNO,
+        DUNNO,
+        DUNNO,
+        DUNNO,
+    ]
+    .concat();
+    assert_eq!(
+        run.stdout,
+        expected,
+        "{run:#?}\nDNS: {:#?}",
+        dns.asked_lines()
+    );
+    assert_eq!(run.stderr, "", "nothing on stderr: {run:#?}");
+    assert_eq!(run.status, Some(0), "{run:#?}");
+}
+
+#[test]
+fn rcpt_is_dunno_when_the_primary_is_down_or_dns_is_silent() {
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", down())]) else {
+        return;
+    };
+    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
+        return;
+    };
+    let port = servers[0].port().to_string();
+    let requests = [
+        rcpt("u@d.test", "127.0.0.1"),
+        rcpt("u@silent.test", "127.0.0.1"),
+    ]
+    .concat();
+    let start = Instant::now();
+    let Some(run) = policy(&dns, &port, &[], requests.as_bytes()) else {
+        return;
+    };
+    assert_eq!(run.stdout, [DUNNO, DUNNO].concat(), "{run:#?}");
+    assert_eq!(run.stderr, "", "{run:#?}");
+    // The silent lookup costs at most its --timeout (2 s), and fails open.
+    assert!(start.elapsed() < Duration::from_secs(4), "{run:#?}");
+}
+
+#[test]
+fn a_thousand_requests_on_one_connection_get_a_thousand_answers() {
+    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
+        return;
+    };
+    let port = free_port().to_string();
+    let states = ["CONNECT", "EHLO", "MAIL", "DATA", "END-OF-MESSAGE", "VRFY"];
+    let requests: String = (0..1000)
+        .map(|i| {
+            format!(
+                "protocol_state={}\nqueue_id=Q{i}\n\n",
+                states[i % states.len()]
+            )
+        })
+        .collect();
+    let Some(run) = policy(&dns, &port, &[], requests.as_bytes()) else {
+        return;
+    };
+    assert_eq!(run.stdout, DUNNO.repeat(1000));
+    assert_eq!(run.stderr, "", "{run:#?}");
+    assert_eq!(run.status, Some(0));
+}
+
+#[test]
+fn malformed_or_unfinished_requests_close_the_connection_unanswered() {
+    let good = "protocol_state=MAIL\n\n";
+    let huge = format!(
+        "protocol_state=RCPT\nrecipient={}@d.test\n\n",
+        "x".repeat(70_000)
+    );
+    let many = "a=b\n".repeat(1001) + "\n";
+    // A lone continuation byte is not UTF-8.
+    let mut not_utf8 = format!("{good}recipient=").into_bytes();
+    not_utf8.extend_from_slice(b"\x80\n\n");
+    not_utf8.extend_from_slice(good.as_bytes());
+    let cases: [(&str, Vec<u8>); 5] = [
+        (
+            "a line without '='",
+            format!("{good}protocol_state=RCPT\nno equals\n\n{good}").into(),
+        ),
+        ("bytes that are not UTF-8", not_utf8),
+        ("over 64 KiB", format!("{good}{huge}{good}").into()),
+        (
+            "over 1,000 attributes",
+            format!("{good}{many}{good}").into(),
+        ),
+        (
+            "EOF inside a request",
+            format!("{good}protocol_state=RCPT\nrecipient=u@d.test\n").into(),
+        ),
+    ];
+    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
+        return;
+    };
+    let port = free_port().to_string();
+    for (case, requests) in cases {
+        let Some(run) = policy(&dns, &port, &[], &requests) else {
+            return;
+        };
+        assert_eq!(run.stdout, DUNNO, "{case}: only the good request: {run:#?}");
+        assert_eq!(run.stderr, "", "{case}: {run:#?}");
+        assert_eq!(run.status, Some(0), "{case}: {run:#?}");
+    }
+}
+
+#[test]
+fn an_idle_peer_is_waited_for_and_answered() {
+    // smtpd keeps the connection between messages: idleness is normal.
+    let mut child = Command::new(smtpbox_bin())
+        .args([
+            "smtpdcheck",
+            "--postfix-policy",
+            "--no-cache",
+            "--timeout",
+            "2",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the service");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut output = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut answer = |request: &str| {
+        input.write_all(request.as_bytes()).expect("send a request");
+        input.flush().expect("flush");
+        let (mut action, mut empty) = (String::new(), String::new());
+        output.read_line(&mut action).expect("read the action");
+        output.read_line(&mut empty).expect("read the empty line");
+        action + &empty
+    };
+    assert_eq!(answer("protocol_state=MAIL\n\n"), DUNNO);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(answer("protocol_state=END-OF-MESSAGE\n\n"), DUNNO);
+    drop(input); // EOF: the service ends
+    let status = wait_bounded(&mut child, Duration::from_secs(5));
+    assert_eq!(status, Some(0));
+    let stderr = PipeDrain::start(child.stderr.take().expect("stderr")).finish();
+    assert_eq!(stderr, "");
+}
