@@ -101,17 +101,7 @@ impl Reporter {
     /// One stderr line, `[<priority>]NAME: message` (or one syslog line).
     pub fn line(&self, priority: Priority, message: impl Display) {
         if self.syslog {
-            // Control characters are escaped: a log line stays one line.
-            let text: String = message
-                .to_string()
-                .chars()
-                .flat_map(|c| {
-                    c.escape_debug()
-                        .filter(move |_| c.is_control())
-                        .chain(Some(c).filter(|c| !c.is_control()))
-                })
-                .collect();
-            let text = CString::new(text).unwrap_or_default();
+            let text = CString::new(one_line(&message.to_string())).unwrap_or_default();
             // SAFETY: a constant "%s" format with one C string argument.
             unsafe { libc::syslog(priority as libc::c_int, c"%s".as_ptr(), text.as_ptr()) };
             return;
@@ -141,6 +131,20 @@ impl Sink for Reporter {
     }
 }
 
+/// `text` with its control characters escaped (a newline as `\n`): a
+/// log line stays one line and holds no NUL.
+fn one_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
 /// systemd sets JOURNAL_STREAM to `DEVICE:INODE` of the stream it connected;
 /// it only counts when that is still our stderr (systemd.exec(5)).
 fn stderr_is_journal() -> bool {
@@ -154,4 +158,15 @@ fn stderr_is_journal() -> bool {
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::fstat(io::stderr().as_raw_fd(), &mut stat) };
     rc == 0 && device.parse() == Ok(stat.st_dev) && inode.parse() == Ok(stat.st_ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_stay_one_line() {
+        assert_eq!(one_line("a\nb\0c\u{1b}[2J"), "a\\nb\\u{0}c\\u{1b}[2J");
+        assert_eq!(one_line("plain \"text\""), "plain \"text\"");
+    }
 }

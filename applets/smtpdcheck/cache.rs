@@ -90,11 +90,10 @@ impl Cache {
         self.learnt.insert(address, entry);
     }
 
-    /// Takes what this run learnt as known (a long-running service asks
-    /// again), dropping what has expired and keeping the newest
-    /// [`MAX_ENTRIES`]; returns what was learnt, to save.
-    pub fn absorb_learnt(&mut self, now_ms: u64) -> bool {
-        let news = !self.learnt.is_empty();
+    /// Takes what was learnt as known, for the next requests of a
+    /// long-running service (save it first), dropping what has expired
+    /// and keeping the newest [`MAX_ENTRIES`].
+    pub fn absorb_learnt(&mut self, now_ms: u64) {
         self.entries.extend(self.learnt.drain());
         let keep_ms = self.ttl_up.max(self.ttl_down).as_millis();
         self.entries
@@ -105,7 +104,6 @@ impl Cache {
             let oldest_kept = times[MAX_ENTRIES - 1];
             self.entries.retain(|_, e| e.at_ms >= oldest_kept);
         }
-        news
     }
 
     /// Whether this run learnt anything worth writing.
