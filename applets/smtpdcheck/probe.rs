@@ -111,35 +111,46 @@ enum Event {
     Probed(usize, Result<SocketAddr, Vec<Error>>),
 }
 
-/// Runs the checks: the verdict, or why there is none.
+/// Runs the checks: the verdict, or why there is none. A runtime is
+/// started only when network work is needed.
 pub fn check(
     servers: &[Server],
     stop: &Stop,
     settings: &ProbeSettings,
     cache: &mut Cache,
 ) -> Result<Report, CheckError> {
-    let mut run = Run::new(servers, stop, settings);
-    if let Some(verdict) = run.settle(cache) {
-        return Ok(run.into_report(verdict));
+    match start(servers, stop, settings, cache) {
+        Ok(report) => Ok(report),
+        Err(pending) => block_on(pending.finish(cache))
+            .map_err(CheckError::Runtime)?
+            .map_err(CheckError::Stop),
     }
-    block_on(run.drive(cache))
-        .map_err(CheckError::Runtime)?
-        .map_err(CheckError::Stop)
 }
 
-/// [`check`] on the caller's runtime (the policy service's): the `Err`
-/// only when `--stop` names a host that cannot be looked up.
-pub async fn check_async(
-    servers: &[Server],
+/// The checks as far as they go without the network: the report when IP
+/// literals and the cache decide, else the work still to do.
+pub fn start<'a>(
+    servers: &'a [Server],
     stop: &Stop,
-    settings: &ProbeSettings,
-    cache: &mut Cache,
-) -> Result<Report, Error> {
+    settings: &'a ProbeSettings,
+    cache: &Cache,
+) -> Result<Report, Pending<'a>> {
     let mut run = Run::new(servers, stop, settings);
-    if let Some(verdict) = run.settle(cache) {
-        return Ok(run.into_report(verdict));
+    match run.settle(cache) {
+        Some(verdict) => Ok(run.into_report(verdict)),
+        None => Err(Pending(Box::new(run))),
     }
-    run.drive(cache).await
+}
+
+/// Checks that need the network (see [`start`]).
+pub struct Pending<'a>(Box<Run<'a>>);
+
+impl Pending<'_> {
+    /// Runs them on the caller's runtime; the `Err` only when `--stop`
+    /// names a host that cannot be looked up.
+    pub async fn finish(self, cache: &mut Cache) -> Result<Report, Error> {
+        self.0.drive(cache).await
+    }
 }
 
 /// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a

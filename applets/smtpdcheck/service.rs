@@ -217,9 +217,13 @@ impl Service<'_> {
             })
             .collect();
         let stop = self.stop(request);
-        let report = probe::check_async(&servers, &stop, &self.settings.probe, self.cache)
-            .await
-            .map_err(|error| format!("--stop: {error}"))?;
+        let report = match probe::start(&servers, &stop, &self.settings.probe, self.cache) {
+            Ok(report) => report,
+            Err(pending) => pending
+                .finish(self.cache)
+                .await
+                .map_err(|error| format!("--stop: {error}"))?,
+        };
         Ok(match report.verdict {
             Verdict::Available(index) => Action::DeferIfPermit(servers[index].name.clone()),
             Verdict::NoneAvailable => Action::Dunno,
