@@ -111,18 +111,19 @@ pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Repo
     }
 }
 
+/// Where requests come from.
+type Input = Pin<Box<dyn AsyncRead + Send>>;
+/// Where answers go.
+type Output = Pin<Box<dyn AsyncWrite + Send>>;
+
 /// stdin and stdout as async streams: sockets (as spawn(8) gives them)
 /// straight on the runtime, anything else through tokio's stdio.
-#[allow(clippy::type_complexity)]
-fn standard_streams() -> std::io::Result<(
-    Pin<Box<dyn AsyncRead + Send>>,
-    Pin<Box<dyn AsyncWrite + Send>>,
-)> {
-    let input: Pin<Box<dyn AsyncRead + Send>> = match socket(0)? {
+fn standard_streams() -> std::io::Result<(Input, Output)> {
+    let input: Input = match socket(0)? {
         Some(stream) => Box::pin(stream),
         None => Box::pin(tokio::io::stdin()),
     };
-    let output: Pin<Box<dyn AsyncWrite + Send>> = match socket(1)? {
+    let output: Output = match socket(1)? {
         Some(stream) => Box::pin(stream),
         None => Box::pin(tokio::io::stdout()),
     };
