@@ -204,3 +204,49 @@ fn an_idle_peer_is_waited_for_and_answered() {
     let stderr = PipeDrain::start(child.stderr.take().expect("stderr")).finish();
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn a_socket_on_stdin_and_stdout_is_served_as_spawn_connects_it() {
+    // spawn(8) hands the service one UNIX socket as stdin, stdout and
+    // stderr; answers go back on it, and nothing else does.
+    use std::os::unix::net::UnixStream;
+    let (ours, theirs) = UnixStream::pair().expect("a socket pair");
+    let stdin = theirs.try_clone().expect("dup");
+    let stderr = theirs.try_clone().expect("dup");
+    let mut child = Command::new(smtpbox_bin())
+        .args([
+            "smtpdcheck",
+            "--postfix-policy",
+            "--no-cache",
+            "--timeout",
+            "2",
+        ])
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(stdin)))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stderr(Stdio::from(std::os::fd::OwnedFd::from(stderr)))
+        .spawn()
+        .expect("start the service");
+    ours.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut writer = ours.try_clone().expect("dup");
+    writer
+        .write_all(b"protocol_state=MAIL\n\nprotocol_state=RCPT\nrecipient=\n\n")
+        .expect("send two requests");
+    let mut reader = BufReader::new(ours);
+    let mut got = String::new();
+    while got.len() < 2 * DUNNO.len() {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read an answer") == 0 {
+            break;
+        }
+        got.push_str(&line);
+    }
+    assert_eq!(got, DUNNO.repeat(2));
+    writer.shutdown(std::net::Shutdown::Write).expect("EOF");
+    let status = wait_bounded(&mut child, Duration::from_secs(5));
+    assert_eq!(status, Some(0));
+    // Nothing more came on the socket (no stderr line, no stray answer).
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    assert_eq!(rest, "");
+}
