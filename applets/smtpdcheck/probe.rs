@@ -60,7 +60,14 @@ pub struct Report {
     pub verdict: Verdict,
     /// One per server, in list order, with milliseconds since the start.
     pub outcomes: Vec<(ServerOutcome, Option<u128>)>,
+    /// The names this run looked up, with their addresses (for a caller
+    /// that keeps them).
+    pub looked_up: Vec<(String, Vec<SocketAddr>)>,
 }
+
+/// Addresses a caller already knows for a server name (lower case), so
+/// that it is not looked up again.
+pub type KnownAddresses<'k> = &'k dyn Fn(&str) -> Option<Vec<SocketAddr>>;
 
 /// Where the list of servers ends (the Mail Avenger `--stop` rule: the
 /// first matching server, those after it and its same-prio peers do not
@@ -119,7 +126,7 @@ pub fn check(
     settings: &ProbeSettings,
     cache: &mut Cache,
 ) -> Result<Report, CheckError> {
-    match start(servers, stop, settings, cache) {
+    match start(servers, stop, settings, cache, &|_| None) {
         Ok(report) => Ok(report),
         Err(pending) => block_on(pending.finish(cache))
             .map_err(CheckError::Runtime)?
@@ -134,8 +141,10 @@ pub fn start<'a>(
     stop: &Stop,
     settings: &'a ProbeSettings,
     cache: &Cache,
+    known: KnownAddresses,
 ) -> Result<Report, Pending<'a>> {
     let mut run = Run::new(servers, stop, settings);
+    run.use_known(known);
     match run.settle(cache) {
         Some(verdict) => Ok(run.into_report(verdict)),
         None => Err(Pending(Box::new(run))),
@@ -171,6 +180,7 @@ struct Run<'a> {
     stop_addresses: Option<Vec<IpAddr>>,
     started: Vec<bool>,
     outcomes: Vec<(ServerOutcome, Option<u128>)>,
+    looked_up: Vec<(String, Vec<SocketAddr>)>,
     /// Queued, not yet started.
     jobs: Vec<Job>,
     tasks: JoinSet<Event>,
@@ -196,6 +206,7 @@ impl<'a> Run<'a> {
             stop_given: *stop != Stop::Nowhere,
             stop_addresses: None,
             started: vec![false; servers.len()],
+            looked_up: Vec::new(),
             outcomes: servers
                 .iter()
                 .map(|_| (ServerOutcome::NotNeeded, None))
@@ -276,11 +287,29 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Takes the addresses `known` has for names as looked up, dropping
+    /// their lookup jobs.
+    fn use_known(&mut self, known: KnownAddresses) {
+        let addresses = &mut self.addresses;
+        self.jobs.retain(|job| match job {
+            Job::LookUp(index, name) => match known(&name.to_ascii_lowercase()) {
+                Some(found) => {
+                    addresses[*index] = Some(found);
+                    false
+                }
+                None => true,
+            },
+            _ => true,
+        });
+        self.update_stop_matches();
+    }
+
     fn into_report(mut self, verdict: Verdict) -> Report {
         self.mark_skipped();
         Report {
             verdict,
             outcomes: self.outcomes,
+            looked_up: self.looked_up,
         }
     }
 
@@ -290,7 +319,11 @@ impl<'a> Run<'a> {
             Event::StopLooked(Ok(addresses)) => {
                 self.stop_addresses = Some(addresses.iter().map(canonical_ip).collect());
             }
-            Event::Looked(index, Ok(addresses)) => self.addresses[index] = Some(addresses),
+            Event::Looked(index, Ok(addresses)) => {
+                let name = self.servers[index].name.to_ascii_lowercase();
+                self.looked_up.push((name, addresses.clone()));
+                self.addresses[index] = Some(addresses);
+            }
             Event::Looked(index, Err(error)) => {
                 self.addresses[index] = Some(Vec::new());
                 self.board.set_availability(index, Availability::Down);
@@ -491,6 +524,26 @@ mod tests {
         let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         assert_eq!(run.settle(&cache(&[])), None);
         assert_eq!(run.jobs, [Job::Probe(0, vec![at25("127.0.0.1")])]);
+    }
+
+    #[test]
+    fn known_addresses_spare_the_lookup() {
+        // The policy service keeps the addresses it looked up: a name it
+        // knows is probed (or answered from the cache) with no lookup.
+        let list = servers(&["10:mx.test", "20:127.0.0.1"]);
+        let known = |name: &str| (name == "mx.test").then(|| vec![at25("127.0.0.2")]);
+        let report = start(
+            &list,
+            &Stop::Nowhere,
+            &SETTINGS,
+            &cache(&[("127.0.0.2", true)]),
+            &known,
+        );
+        let report = report
+            .map_err(|_| "needed the network")
+            .expect("settled at once");
+        assert_eq!(report.verdict, Verdict::Available(0));
+        assert!(report.looked_up.is_empty());
     }
 
     #[test]

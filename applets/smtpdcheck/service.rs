@@ -13,6 +13,7 @@
 //! then applies its `default_action`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -37,6 +38,9 @@ const MAX_MX_ANSWERS: usize = 4096;
 const NO_MX_TTL: Duration = Duration::from_secs(60);
 /// The longest an MX answer is kept, whatever its TTL.
 const MAX_MX_TTL: Duration = Duration::from_secs(3600);
+/// How long an MX host's addresses are kept (getaddrinfo gives no TTL;
+/// a renumbered MX is noticed within this).
+const ADDRESS_TTL: Duration = Duration::from_secs(60);
 /// How much is read from the connection at once.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -63,6 +67,7 @@ pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Repo
         settings,
         cache: &mut cache,
         mx_answers: HashMap::new(),
+        addresses: HashMap::new(),
         reporter,
     };
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -155,6 +160,8 @@ struct Service<'a> {
     cache: &'a mut Cache,
     /// Lower-case domain: its MX answer and until when it holds.
     mx_answers: HashMap<String, (MxAnswer, Instant)>,
+    /// Lower-case MX host name: its addresses and until when they hold.
+    addresses: HashMap<String, (Vec<SocketAddr>, Instant)>,
     reporter: &'a Reporter,
 }
 
@@ -218,13 +225,20 @@ impl Service<'_> {
             })
             .collect();
         let stop = self.stop(request);
-        let report = match probe::start(&servers, &stop, &self.settings.probe, self.cache) {
+        let now = Instant::now();
+        let known = |name: &str| {
+            let (found, until) = self.addresses.get(name)?;
+            (*until > now).then(|| found.clone())
+        };
+        let started = probe::start(&servers, &stop, &self.settings.probe, self.cache, &known);
+        let report = match started {
             Ok(report) => report,
             Err(pending) => pending
                 .finish(self.cache)
                 .await
                 .map_err(|error| format!("--stop: {error}"))?,
         };
+        self.remember_addresses(report.looked_up.clone());
         Ok(match report.verdict {
             Verdict::Available(index) => Action::DeferIfPermit(servers[index].name.clone()),
             Verdict::NoneAvailable => Action::Dunno,
@@ -271,6 +285,20 @@ impl Service<'_> {
         }
         self.mx_answers.insert(key, (answer.clone(), now + ttl));
         Ok(answer)
+    }
+
+    /// Keeps looked-up exchange addresses for [`ADDRESS_TTL`] (bounded).
+    fn remember_addresses(&mut self, looked_up: Vec<(String, Vec<SocketAddr>)>) {
+        let now = Instant::now();
+        for (name, addresses) in looked_up {
+            if self.addresses.len() >= MAX_MX_ANSWERS {
+                self.addresses.retain(|_, (_, until)| *until > now);
+                if self.addresses.len() >= MAX_MX_ANSWERS {
+                    self.addresses.clear(); // a bound: all are looked up again
+                }
+            }
+            self.addresses.insert(name, (addresses, now + ADDRESS_TTL));
+        }
     }
 
     /// Writes what the last probes learnt to the shared file, and keeps it
