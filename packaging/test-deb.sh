@@ -60,6 +60,11 @@ installed_checks() {
     check "etrn is smtpbox's" sh -c '/usr/sbin/etrn --version | grep -q "^etrn "'
     check "systemd-analyze verify the unit" systemd-analyze verify /usr/lib/systemd/system/smtpbox-etrn.service
     check "unit enabled at install" test -L /etc/systemd/system/multi-user.target.wants/smtpbox-etrn.service
+    check "system user _smtpbox" getent passwd _smtpbox
+    check "/var/cache/smtpbox is _smtpbox's, mode 0700" sh -c \
+        '[ "$(stat -c %U:%G:%a /var/cache/smtpbox)" = _smtpbox:_smtpbox:700 ]'
+    check "smtpdcheck caches in /var/cache/smtpbox as _smtpbox" sh -c \
+        'runuser -u _smtpbox -- /usr/bin/smtpdcheck --cache-dir /var/cache/smtpbox --timeout 1 --port 9 127.0.0.1; [ $? = 0 ] && [ -f /var/cache/smtpbox/smtpdcheck ]'
     check "empty ETRN_HOSTS: exit 0, one line" sh -c \
         'out=$(env -u ETRN_HOSTS /usr/sbin/etrn --etrn-hosts --helo x.test 2>&1); [ $? = 0 ] && [ $(printf "%s\n" "$out" | wc -l) = 1 ]'
 }
@@ -76,6 +81,7 @@ dpkg -r smtpbox >/dev/null
 check "no diversion left after remove" sh -c '! dpkg-divert --list | grep -q smtpbox'
 check "links gone after remove" sh -c '[ ! -e /usr/bin/smtpdcheck ] && [ ! -e /usr/sbin/etrn ]'
 dpkg -P smtpbox >/dev/null
+check "purge removes /var/cache/smtpbox" test ! -e /var/cache/smtpbox
 
 echo "== with sendmail-base installed first"
 apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends sendmail-base >/dev/null
