@@ -85,7 +85,9 @@ pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Repo
                 }
                 Ok(None) => break,
                 Err(error) => {
+                    // The requests before it are answered all the same.
                     let _ = output.write_all(answers.as_bytes()).await;
+                    let _ = output.flush().await;
                     reporter.error(format_args!(
                         "malformed request, connection closed: {error}"
                     ));
