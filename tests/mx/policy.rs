@@ -85,9 +85,20 @@ fn rcpt_is_deferred_while_the_primary_is_up_and_dunno_otherwise() {
         rcpt("u@d.test", "127.0.0.2"),
         "protocol_state=MAIL\nsender=s@example.org\n\n".to_owned(),
         rcpt("", "127.0.0.1"),
+        // No server_address (Postfix before 3.2): this host's own
+        // addresses end the list, and 127.0.0.1 is MX 20.
+        "protocol_state=RCPT\nrecipient=u@d.test\n\n".to_owned(),
     ];
     let deferred = defer("mx1.d.test");
-    let expected = [deferred.as_str(), DUNNO, DUNNO, DUNNO, DUNNO, DUNNO];
+    let expected = [
+        deferred.as_str(),
+        DUNNO,
+        DUNNO,
+        DUNNO,
+        DUNNO,
+        DUNNO,
+        deferred.as_str(),
+    ];
     answers(up(), &requests, &expected);
 }
 
