@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: build smtpbox (release) and measure it against a C floor and
-# check_smtp on loopback, then write docs/benchmarks.md.
+# check_smtp on loopback, then write docs/benchmarks.md (with the policy
+# service's section from bench/policy.sh appended).
 #
 #   bash bench/run.sh
 #
@@ -421,4 +422,6 @@ L.append("")
 open(out, "w").write("\n".join(L))
 print("\n".join(L))
 PY
+# (g) and (h): the policy service and --mx, in their own script (root only).
+{ echo; bash bench/policy.sh "$BIN"; } >>"$OUT"
 say "wrote $OUT"

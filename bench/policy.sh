@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/policy.sh: (g) the Postfix policy service and (h) one `smtpdcheck
+# --mx` process per request, against a scripted DNS server on loopback
+# that smtpdcheck reaches through a private /etc/resolv.conf in a mount
+# namespace (the machine's own resolver files are never changed; no query
+# leaves the machine). Prints a markdown section on stdout; run.sh appends
+# it to docs/benchmarks.md.
+#
+#   bash bench/policy.sh [BINARY]      (as root: port 53, unshare -m)
+#
+# Environment: BENCH_POLICY_PORT (default 3626).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+BIN=$(realpath "${1:-target/release/smtpbox}")
+PORT=${BENCH_POLICY_PORT:-3626}
+PYTHON=/usr/bin/python3
+if [ "$(id -u)" != 0 ]; then
+    echo "(policy benchmarks skipped: they need root for port 53 and unshare -m)"
+    exit 0
+fi
+if ! "$PYTHON" -c 'import dns.message' 2>/dev/null; then
+    apt-get install -y -q python3-dnspython >/dev/null
+fi
+
+bench_tmp policy
+build_helpers
+"$TMP/instant_server" "$PORT" 127.0.0.2 >"$TMP/server.out" 2>"$TMP/server.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    grep -q ready "$TMP/server.out" 2>/dev/null && break
+    sleep 0.05
+done
+grep -q ready "$TMP/server.out" || { echo "instant_server not ready" >&2; exit 1; }
+
+printf 'nameserver 127.0.53.53\noptions timeout:1 attempts:1\n' >"$TMP/resolv.conf"
+printf '127.0.0.1 localhost\n' >"$TMP/hosts"
+unshare -m --propagation private sh -c \
+    'mount --bind "$1/resolv.conf" /etc/resolv.conf && mount --bind "$1/hosts" /etc/hosts && shift && exec "$@"' \
+    sh "$TMP" "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
