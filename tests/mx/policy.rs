@@ -180,17 +180,23 @@ fn malformed_or_unfinished_requests_close_the_connection_unanswered() {
     }
 }
 
+/// The service with no cache file, as a command for a test to connect.
+fn service() -> Command {
+    let mut command = Command::new(smtpbox_bin());
+    command.args([
+        "smtpdcheck",
+        "--postfix-policy",
+        "--no-cache",
+        "--timeout",
+        "2",
+    ]);
+    command
+}
+
 #[test]
 fn an_idle_peer_is_waited_for_and_answered() {
     // smtpd keeps the connection between messages: idleness is normal.
-    let mut child = Command::new(smtpbox_bin())
-        .args([
-            "smtpdcheck",
-            "--postfix-policy",
-            "--no-cache",
-            "--timeout",
-            "2",
-        ])
+    let mut child = service()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -224,14 +230,7 @@ fn a_socket_on_stdin_and_stdout_is_served_as_spawn_connects_it() {
     let (ours, theirs) = UnixStream::pair().expect("a socket pair");
     let stdin = theirs.try_clone().expect("dup");
     let stderr = theirs.try_clone().expect("dup");
-    let mut child = Command::new(smtpbox_bin())
-        .args([
-            "smtpdcheck",
-            "--postfix-policy",
-            "--no-cache",
-            "--timeout",
-            "2",
-        ])
+    let mut child = service()
         .stdin(Stdio::from(std::os::fd::OwnedFd::from(stdin)))
         .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
         .stderr(Stdio::from(std::os::fd::OwnedFd::from(stderr)))
