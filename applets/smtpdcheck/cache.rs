@@ -147,7 +147,7 @@ pub fn now_ms() -> u64 {
 
 /// Reads the cache file only if it is a regular file we own and not too
 /// big, never through a symlink, never blocking on a planted FIFO.
-fn read_own_file(path: &Path) -> Option<String> {
+pub(super) fn read_own_file(path: &Path) -> Option<String> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -203,7 +203,7 @@ pub fn render(entries: &HashMap<SocketAddr, Entry>) -> String {
 
 /// Writes `text` to a fresh file beside `path` and renames it over `path`,
 /// after making sure the directory is ours and private.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("cache path has no directory"))?;

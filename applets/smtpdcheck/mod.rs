@@ -10,11 +10,9 @@
 //! recent results. This file is the command line and the contract.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
-
-use tokio::time::Instant;
 
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
@@ -22,11 +20,12 @@ use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
 use crate::names::HostName;
 use crate::report::Reporter;
 use crate::runtime::block_on;
-use crate::smtp::mx::{self, MailServers};
 use crate::smtp::resolve::local_addresses;
 
 pub mod cache;
 pub mod decide;
+pub mod mx_cache;
+pub mod mx_servers;
 pub mod policy;
 pub mod probe;
 pub mod servers;
@@ -128,20 +127,42 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         reporter.use_syslog();
         return serve_policy(&cli, reporter);
     }
-    let (servers, stop) = match &cli.mx {
+    let (cache_path, mut cache) = open_cache(&cli);
+    let mx_hosts = match &cli.mx {
+        None => None,
+        Some(domain) => {
+            let domain = HostName::parse(domain).map_err(|reason| {
+                AppletError::usage(format_args!(
+                    "invalid --mx '{}': {reason}",
+                    domain.escape_debug()
+                ))
+            })?;
+            let mx_file = cache_path.as_deref().and_then(Path::parent);
+            let mx_file = mx_file.map(|dir| dir.join(mx_cache::FILE_NAME));
+            match mx_servers::find(&domain, cli.timeout.limit(), mx_file, reporter)? {
+                Some(hosts) => Some(hosts),
+                None => return Ok(NONE_AVAILABLE),
+            }
+        }
+    };
+    let (servers, stop) = match &mx_hosts {
         None => arguments(&cli)?,
-        Some(domain) => match mail_servers(domain, &cli, reporter)? {
-            Some(listed) => listed,
-            None => return Ok(NONE_AVAILABLE),
+        // Without --stop, this host's own MX entry ends the list.
+        Some(hosts) => match stop_host(&cli)? {
+            Some(host) => (hosts.servers.clone(), Stop::At(host)),
+            None => (hosts.servers.clone(), Stop::AtAddresses(local_addresses())),
         },
     };
     let settings = ProbeSettings {
         port: cli.port,
         timeout: cli.timeout.limit(),
     };
-    let (cache_path, mut cache) = open_cache(&cli);
-    let report = probe::check(&servers, &stop, &settings, &mut cache)
+    let known = |name: &str| mx_hosts.as_ref().and_then(|hosts| hosts.known(name));
+    let report = probe::check(&servers, &stop, &settings, &mut cache, &known)
         .map_err(|error| AppletError::new(exit::USAGE, error))?;
+    if let Some(hosts) = &mx_hosts {
+        hosts.remember(&report, reporter);
+    }
     let status = answer(&report, &servers, reporter);
     explain(&report, &servers, reporter);
     if let Some(path) = cache_path.filter(|_| cache.has_news()) {
@@ -223,63 +244,6 @@ fn stop_host(cli: &Cli) -> Result<Option<HostName>, AppletError> {
         ))
     })?;
     Ok(Some(host))
-}
-
-/// `--mx DOMAIN`: its MX hosts as `PRIO:EXCHANGE` servers, and where the
-/// list stops (`--stop`, else this host's own addresses); `None` for a
-/// null MX (no server at all). The lookup is bounded by `--timeout`.
-fn mail_servers(
-    domain: &str,
-    cli: &Cli,
-    reporter: &Reporter,
-) -> Result<Option<(Vec<Server>, Stop)>, AppletError> {
-    let domain = HostName::parse(domain).map_err(|reason| {
-        AppletError::usage(format_args!(
-            "invalid --mx '{}': {reason}",
-            domain.escape_debug()
-        ))
-    })?;
-    let stop = match stop_host(cli)? {
-        Some(host) => Stop::At(host),
-        None => Stop::AtAddresses(local_addresses()),
-    };
-    let deadline = cli.timeout.limit().map(|limit| Instant::now() + limit);
-    let found = block_on(mx::lookup(&domain, deadline))
-        .map_err(|err| {
-            AppletError::new(
-                exit::USAGE,
-                format_args!("cannot start the async runtime: {err}"),
-            )
-        })?
-        .map_err(|error| AppletError::new(exit::USAGE, error))?;
-    let exchanges = match found.servers {
-        MailServers::Listed(exchanges) => exchanges,
-        MailServers::Implicit(itself) => {
-            reporter.detail(format_args!(
-                "{domain}: no MX record: the domain itself, prio 0"
-            ));
-            vec![itself]
-        }
-        MailServers::Null => {
-            reporter.detail(format_args!("{domain}: null MX (RFC 7505): no mail server"));
-            return Ok(None);
-        }
-    };
-    let mut servers = Vec::with_capacity(exchanges.len());
-    for exchange in exchanges {
-        match HostName::parse(&exchange.name) {
-            Ok(name) => servers.push(Server {
-                prio: Some(exchange.preference),
-                name,
-            }),
-            // What DNS may hold but no SMTP client can use: it cannot be up.
-            Err(reason) => reporter.detail(format_args!(
-                "{domain}: MX '{}' skipped: {reason}",
-                exchange.name.escape_debug()
-            )),
-        }
-    }
-    Ok(Some((servers, stop)))
 }
 
 /// Prints the contract's answer; returns the exit status. A closed stdout

@@ -125,8 +125,9 @@ pub fn check(
     stop: &Stop,
     settings: &ProbeSettings,
     cache: &mut Cache,
+    known: KnownAddresses,
 ) -> Result<Report, CheckError> {
-    match start(servers, stop, settings, cache, &|_| None) {
+    match start(servers, stop, settings, cache, known) {
         Ok(report) => Ok(report),
         Err(pending) => block_on(pending.finish(cache))
             .map_err(CheckError::Runtime)?

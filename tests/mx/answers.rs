@@ -150,3 +150,54 @@ fn a_silent_first_name_server_is_passed_over() {
     let mx = "udp MX d.test".to_owned();
     assert!(asked.1.contains(&mx), "{asked:#?}");
 }
+
+#[test]
+fn a_second_process_answers_from_the_mx_file_without_dns() {
+    // The MX answer and the MX hosts' addresses are kept on disk for the
+    // TTL (at most a minute): one process per message asks DNS once.
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
+        return;
+    };
+    let zone = Zone::new()
+        .mx(DOMAIN, 10, "mx1.d.test")
+        .a("mx1.d.test", "127.0.0.2");
+    let Some(dns) = DnsServer::start_or_skip(zone) else {
+        return;
+    };
+    let cache = TempDir::new("mx-file");
+    std::fs::set_permissions(
+        cache.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod");
+    let port = servers[0].port().to_string();
+    let args = [
+        "--port",
+        &port,
+        "--timeout",
+        "2",
+        "--cache-dir",
+        cache.arg(),
+        "--mx",
+        DOMAIN,
+    ];
+    let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
+    for round in ["asks DNS", "reads the file"] {
+        let Some(run) = smtpdcheck(&resolv_conf, &args) else {
+            return;
+        };
+        assert_eq!(run.status, Some(1), "{round}: {run:#?}");
+        assert_eq!(run.stdout, "mx1.d.test\n", "{round}: {run:#?}");
+    }
+    // Only the first process asked: the MX, then mx1.d.test's addresses.
+    let asked = dns.asked_lines();
+    let expected = ["udp MX d.test", "udp A mx1.d.test", "udp AAAA mx1.d.test"];
+    let mut sorted = asked.clone();
+    sorted[1..].sort();
+    assert_eq!(sorted, expected, "{asked:#?}");
+    let file = std::fs::read_to_string(cache.join("mx")).expect("the MX file");
+    assert!(
+        file.contains("d.test ") && file.contains("mx1.d.test 127.0.0.2:"),
+        "{file}"
+    );
+}
