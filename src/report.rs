@@ -50,11 +50,6 @@ impl Reporter {
         }
     }
 
-    /// The name lines are prefixed with.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Turns `-v` lines on or off.
     pub fn set_verbose(&mut self, verbose: bool) {
         self.verbose = verbose;
