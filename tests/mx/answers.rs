@@ -9,10 +9,8 @@ use Expect::*;
 /// in the answer, so the order comes from the preferences.
 fn two_mx() -> Zone {
     Zone::new()
-        .mx(DOMAIN, 20, "mx2.d.test")
-        .mx(DOMAIN, 10, "mx1.d.test")
-        .a("mx1.d.test", "127.0.0.2")
-        .a("mx2.d.test", "127.0.0.3")
+        .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.3")
+        .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
 }
 
 #[test]
@@ -47,10 +45,8 @@ fn mx_records_are_decided_in_order_of_preference() {
 fn mx_records_of_one_preference_are_peers() {
     let peers = || {
         Zone::new()
-            .mx(DOMAIN, 10, "mx1.d.test")
-            .mx(DOMAIN, 10, "mx2.d.test")
-            .a("mx1.d.test", "127.0.0.2")
-            .a("mx2.d.test", "127.0.0.3")
+            .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
+            .mx_at(DOMAIN, 10, "mx2.d.test", "127.0.0.3")
     };
     check_rows(vec![
         Row::new(
@@ -158,9 +154,7 @@ fn a_second_process_answers_from_the_mx_file_without_dns() {
     let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
         return;
     };
-    let zone = Zone::new()
-        .mx(DOMAIN, 10, "mx1.d.test")
-        .a("mx1.d.test", "127.0.0.2");
+    let zone = Zone::new().mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2");
     let Some(dns) = DnsServer::start_or_skip(zone) else {
         return;
     };

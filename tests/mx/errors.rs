@@ -7,9 +7,7 @@ use Expect::*;
 
 /// MX 10 mx1 (127.0.0.2), which greets: a failing lookup must not find it.
 fn one_mx() -> Zone {
-    Zone::new()
-        .mx(DOMAIN, 10, "mx1.d.test")
-        .a("mx1.d.test", "127.0.0.2")
+    Zone::new().mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
 }
 
 fn failing(name: &'static str, behaviour: Behaviour) -> Row {

@@ -51,10 +51,8 @@ fn policy(dns: &DnsServer, port: &str, extra: &[&str], requests: &[u8]) -> Optio
 /// The zone of most cases: d.test's MX 10 on 127.0.0.2, MX 20 this host.
 fn backup_zone() -> Zone {
     Zone::new()
-        .mx(DOMAIN, 10, "mx1.d.test")
-        .mx(DOMAIN, 20, "mx2.d.test")
-        .a("mx1.d.test", "127.0.0.2")
-        .a("mx2.d.test", "127.0.0.1")
+        .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
+        .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.1")
         .mx("null.test", 0, ".")
         .behave("nx.test", Behaviour::NxDomain)
         .behave("silent.test", Behaviour::Silent)

@@ -12,12 +12,9 @@ use Expect::*;
 /// MX 10 mx1 (127.0.0.2), MX 20 self (127.0.0.1), MX 30 mx3 (127.0.0.3).
 fn self_at_20() -> Zone {
     Zone::new()
-        .mx(DOMAIN, 10, "mx1.d.test")
-        .mx(DOMAIN, 20, "self.d.test")
-        .mx(DOMAIN, 30, "mx3.d.test")
-        .a("mx1.d.test", "127.0.0.2")
-        .a("self.d.test", "127.0.0.1")
-        .a("mx3.d.test", "127.0.0.3")
+        .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
+        .mx_at(DOMAIN, 20, "self.d.test", "127.0.0.1")
+        .mx_at(DOMAIN, 30, "mx3.d.test", "127.0.0.3")
 }
 
 #[test]
@@ -43,9 +40,7 @@ fn the_first_mx_that_is_this_host_ends_the_list() {
         .host("127.0.0.1", up()),
         Row::new(
             "127.0.0.10 is not this host",
-            Zone::new()
-                .mx(DOMAIN, 10, "mx1.d.test")
-                .a("mx1.d.test", "127.0.0.10"),
+            Zone::new().mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.10"),
             Available("mx1.d.test"),
         )
         .host("127.0.0.10", up())
@@ -93,12 +88,9 @@ fn stop_given_with_mx_decides_instead_of_this_host() {
     // MX 10 mx1 (127.0.0.2), MX 20 mx2 (127.0.0.3), MX 30 mx3 (127.0.0.4).
     let three = || {
         Zone::new()
-            .mx(DOMAIN, 10, "mx1.d.test")
-            .mx(DOMAIN, 20, "mx2.d.test")
-            .mx(DOMAIN, 30, "mx3.d.test")
-            .a("mx1.d.test", "127.0.0.2")
-            .a("mx2.d.test", "127.0.0.3")
-            .a("mx3.d.test", "127.0.0.4")
+            .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
+            .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.3")
+            .mx_at(DOMAIN, 30, "mx3.d.test", "127.0.0.4")
     };
     let stop = |row: Row, first: Vec<Step>, stop: &'static str| {
         row.host("127.0.0.2", first)

@@ -74,6 +74,11 @@ impl Zone {
         self.record(name, RData::MX(MX::new(preference, fqdn(exchange))))
     }
 
+    /// `name MX preference exchange`, and `exchange A ip`: one MX host.
+    pub fn mx_at(self, name: &str, preference: u16, exchange: &str, ip: &str) -> Zone {
+        self.mx(name, preference, exchange).a(exchange, ip)
+    }
+
     /// `name A ip`.
     pub fn a(self, name: &str, ip: &str) -> Zone {
         let ip = ip.parse().unwrap_or_else(|_| panic!("{ip:?} is not IPv4"));
