@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs smtpbox where dpkg is not used: the binary, the applet links,
-# manual pages, shell completions, the boot unit and /etc/default/smtpbox.
+# manual pages, shell completions, the MTA recipes (share/doc/smtpbox/examples),
+# the boot unit and /etc/default/smtpbox.
 #
 #   packaging/install.sh [--uninstall]
 #   PREFIX=/usr/local (default)  DESTDIR= (staging root, default none)
@@ -84,6 +85,9 @@ install_all() {
         put 644 "$here/completions/$name.bash" "$PREFIX/share/bash-completion/completions/$name"
         put 644 "$here/completions/_$name" "$PREFIX/share/zsh/site-functions/_$name"
         put 644 "$here/completions/$name.fish" "$PREFIX/share/fish/vendor_completions.d/$name.fish"
+    done
+    for example in "$here"/examples/*; do
+        put 644 "$example" "$PREFIX/share/doc/smtpbox/examples/$(basename "$example")"
     done
     unit_tmp=$(mktemp)
     sed "s|/usr/sbin/etrn|$PREFIX/sbin/etrn|" "$here/systemd/smtpbox-etrn.service" > "$unit_tmp"

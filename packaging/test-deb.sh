@@ -44,7 +44,9 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./usr/share/zsh/vendor-completions/_smtpdcheck ./usr/share/zsh/vendor-completions/_etrn \
     ./usr/share/fish/vendor_completions.d/smtpdcheck.fish ./usr/share/fish/vendor_completions.d/etrn.fish \
     ./etc/default/smtpbox ./usr/share/doc/smtpbox/copyright ./usr/share/doc/smtpbox/changelog.Debian.gz \
-    ./usr/lib/systemd/system/smtpbox-etrn.service; do
+    ./usr/lib/systemd/system/smtpbox-etrn.service \
+    ./usr/share/doc/smtpbox/examples/postfix-master.cf ./usr/share/doc/smtpbox/examples/postfix-main.cf \
+    ./usr/share/doc/smtpbox/examples/exim-acl.conf; do
     check "package contains $path" grep -qx -- "$path" <<<"$contents"
 done
 check "the unit is not started at install" sh -c "! dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./postinst | grep -Eq 'deb-systemd-invoke +(start|restart) |systemctl +(start|restart) '"

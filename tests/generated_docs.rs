@@ -46,3 +46,34 @@ fn manual_pages_render_without_warnings() {
         assert!(text.contains("EXIT STATUS"), "{page}");
     }
 }
+
+/// The README's recipes show the files shipped under
+/// `/usr/share/doc/smtpbox/examples/` (and run by the interop tests): every
+/// line of an example that is not a comment appears in the README.
+#[test]
+fn readme_recipes_match_the_shipped_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let readme_lines: Vec<&str> = readme.lines().map(str::trim).collect();
+    let examples = std::fs::read_dir(root.join("packaging/examples")).expect("examples");
+    let mut checked = 0;
+    for entry in examples {
+        let path = entry.expect("examples entry").path();
+        let text = std::fs::read_to_string(&path).expect("example");
+        let name = path.file_name().expect("file name").to_string_lossy();
+        if !readme.contains(&*name) {
+            continue; // not a README recipe (e.g. a monitoring definition)
+        }
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            assert!(
+                readme_lines.contains(&line),
+                "README.md lacks this line of {name}: {line}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} example lines checked");
+}

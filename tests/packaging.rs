@@ -43,6 +43,9 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
         "usr/share/fish/vendor_completions.d/etrn.fish",
         "etc/systemd/system/smtpbox-etrn.service",
         "etc/default/smtpbox",
+        "usr/share/doc/smtpbox/examples/postfix-master.cf",
+        "usr/share/doc/smtpbox/examples/postfix-main.cf",
+        "usr/share/doc/smtpbox/examples/exim-acl.conf",
     ] {
         assert!(destdir.join(path).exists(), "{path} missing");
     }

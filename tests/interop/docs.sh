@@ -105,6 +105,35 @@ write_docs() {
             cat "$STATE/transcripts/postfix.nohosts.txt"
             echo '```'
         fi
+        if [ -f "$STATE/transcripts/postfix-mx.defer.txt" ] || [ -f "$STATE/transcripts/exim-mx.defer.txt" ]; then
+            echo
+            echo "## Secondary MX: smtpdcheck in Postfix and Exim"
+            echo
+            echo "Postfix (port $PM_PORT) with the policy service of"
+            echo "\`packaging/examples/postfix-master.cf\` and \`postfix-main.cf\`, and Exim (port"
+            echo "$XM_PORT) with the ACL statements of \`packaging/examples/exim-acl.conf\`, each MX 20"
+            echo "(127.0.0.1) of \`d.test\`, whose MX 10 \`mx1.d.test\` is a scripted server on"
+            echo "$SMX_PRIMARY. The MTAs resolve through a scripted DNS server on $SMX_DNS only (a"
+            echo "private resolv.conf in a mount namespace). An SMTP client on 127.0.0.2 sends"
+            echo "\`RCPT TO:<u@d.test>\` while the primary greets, then again once it is down"
+            echo "(after the ${SMX_UP_TTL} s an \"up\" result stays cached):"
+            echo
+            echo "| MTA | primary up | primary down |"
+            echo "| --- | --- | --- |"
+            for name in postfix-mx:Postfix exim-mx:Exim; do
+                f=$STATE/transcripts/${name%%:*}
+                [ -f "$f.defer.txt" ] || continue
+                echo "| ${name#*:} | \`$(head -n1 "$f.defer.txt")\` | \`$(head -n1 "$f.accept.txt" 2>/dev/null)\` |"
+            done
+            if [ -s "$SMX/postfix/syslog.log" ]; then
+                echo
+                echo "What the Postfix policy service logged (syslog, facility mail):"
+                echo
+                echo '```'
+                sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //' "$SMX/postfix/syslog.log"
+                echo '```'
+            fi
+        fi
     } >"$tmp"
     mkdir -p "$ROOT/docs"
     mv "$tmp" "$doc"

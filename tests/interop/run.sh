@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Interop tests of `smtpbox etrn` and `smtpbox smtpdcheck` against real MTAs
 # from Debian packages: Postfix (port 2525), Exim (2526), Sendmail (2527) and,
-# as the "ETRN not supported" case, OpenSMTPD (2528).  Everything listens on
-# 127.0.0.1 only and lives in a private state directory under /tmp.
+# as the "ETRN not supported" case, OpenSMTPD (2528); then Postfix (2530) and
+# Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh).
+# Everything listens on loopback only and lives in a private state directory
+# under /tmp; names resolve through a scripted DNS server on loopback.
 #
 # Usage: tests/interop/run.sh            (as root, Debian 12 with apt-get)
 # Environment:
@@ -37,6 +39,7 @@ HELO=etrn-client.test
 
 # ------------------------------------------------ reporting and waiting
 . "$HERE/lib.sh"
+. "$HERE/secondary_mx.sh"
 
 # ------------------------------------------------------------------ cleanup
 POSTFIX_STARTED=0 EXIM_PIDFILES="" SENDMAIL_PIDFILE="" SYSLOG_PID="" OPENSMTPD_PID=""
@@ -99,6 +102,7 @@ cleanup() {
     stop_exim
     stop_sendmail
     stop_opensmtpd
+    stop_secondary_mx
     if [ -n "$SYSLOG_PID" ]; then kill_ours "$SYSLOG_PID" syslogd.py; wait "$SYSLOG_PID" 2>/dev/null; fi
     if [ "$rc" = 0 ] && [ "$FAILED" = 0 ] && [ -z "${INTEROP_KEEP_STATE:-}" ]; then
         rm -rf "$STATE"
@@ -118,7 +122,7 @@ for pkg in $(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Provides}\n' 2
     echo "interop: $pkg is this machine's MTA and installing postfix would remove it; skipped"
     exit 0
 done
-for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT; do
+for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT; do
     if port_open $p; then
         echo "interop: port 127.0.0.1:$p is already in use (a previous run still going?)"
         echo "0 passed, 1 failed"
@@ -146,7 +150,7 @@ DL_PKGS="exim4-daemon-light sendmail-bin sendmail-cf"
 want_mta opensmtpd && DL_PKGS="$DL_PKGS opensmtpd"
 fetch_packages() {
     local libs
-    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 || return 1
+    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython || return 1
     rm -f "$STATE"/debs/*.deb
     (cd "$STATE/debs" && apt-get -o APT::Sandbox::User=root download $DL_PKGS) || return 1
     # shared-library dependencies of the unpacked packages, installed normally
@@ -779,6 +783,9 @@ if want_mta opensmtpd; then
         show "$O/smtpd.log"
     fi
 fi
+
+# ============================================ secondary MX with the recipes
+if want_mta postfix || want_mta exim; then secondary_mx_checks; fi
 
 # ======================================= loopback only, then stop, "down"
 if command -v ss >/dev/null 2>&1; then
