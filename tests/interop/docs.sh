@@ -14,7 +14,7 @@ write_docs() {
         echo "\`$("$BIN" --version 2>/dev/null | head -n1)\`; every reply below is what the"
         echo "MTA answered in that run (\`etrn -v\` output), nothing is typed by hand."
         echo
-        echo "Each MTA is an unmodified Debian 12 package listening on 127.0.0.1 only and"
+        echo "Each MTA is an unmodified Debian 12 package listening on 127.0.0.1 and [::1] only and"
         echo "holding one message for \`someone@client.test\` that stays deferred (it is routed"
         echo "to the closed port 127.0.0.1:9). An accepted ETRN for client.test must cause a"
         echo "new delivery attempt, which the script looks for in the MTA's own log after"
@@ -28,9 +28,9 @@ write_docs() {
             [ -n "${VERSION[$name]:-}" ] || continue
             case $name in
                 postfix) echo "| Postfix | ${VERSION[$name]} | $P_PORT | \`fast_flush_domains = client.test\`; STARTTLS (\`smtpd_tls_security_level = may\`, self-signed certificate for IP 127.0.0.1) |" ;;
-                exim) echo "| Exim | ${VERSION[$name]} | $X_PORT | \`acl_smtp_etrn\` + \`smtp_etrn_command\` (\`exim -R\`, argument de-tainted by a dsearch lookup) |" ;;
+                exim) echo "| Exim | ${VERSION[$name]} | $X_PORT | \`acl_smtp_etrn\` + \`smtp_etrn_command\` (\`exim -R\`, argument de-tainted by a dsearch lookup); STARTTLS (\`tls_advertise_hosts = *\`, the same certificate) |" ;;
                 exim-plain) echo "| Exim, no \`smtp_etrn_command\` | ${VERSION[$name]} | $X2_PORT | \`acl_smtp_etrn\` only (ETRN #name runs \`exim -R name\`) |" ;;
-                sendmail) echo "| Sendmail | ${VERSION[$name]} | $S_PORT | built in |" ;;
+                sendmail) echo "| Sendmail | ${VERSION[$name]} | $S_PORT | built in; STARTTLS (\`confSERVER_CERT\`, the same certificate) |" ;;
                 opensmtpd) echo "| OpenSMTPD | ${VERSION[$name]} | $O_PORT | not implemented |" ;;
             esac
         done
@@ -94,6 +94,25 @@ write_docs() {
                 echo "| ${form#*:} | $(cat "$f.rc") | \`$(tail -n1 "$f")\` |"
             done
         fi
+        echo
+        echo "## STARTTLS and IPv6, every MTA"
+        echo
+        echo "\`--starttls require --ca-file server.pem\` (the MTA's self-signed certificate"
+        echo "for IP 127.0.0.1), the same with another certificate as the CA, and a"
+        echo "plain \`etrn client.test\` over \`[::1]\` (the MTA's log names ::1):"
+        echo
+        echo "| MTA | require, right CA | require, wrong CA | over [::1]: reply | exit |"
+        echo "| --- | --- | --- | --- | --- |"
+        for name in postfix exim sendmail opensmtpd; do
+            f=$STATE/transcripts/$name
+            [ -f "$f.v6.txt" ] || continue
+            local ca="-" other="-" v6reply
+            [ -f "$f.tls-require-ca.txt" ] && ca="exit $(cat "$f.tls-require-ca.txt.rc")"
+            [ -f "$f.tls-require-other.txt" ] && other="exit $(cat "$f.tls-require-other.txt.rc")"
+            v6reply=$(awk -v want=">>> ETRN client.test" 'found { print; exit } $0 == want { found = 1 }' "$f.v6.txt")
+            [ -n "$v6reply" ] || v6reply=$(tail -n1 "$f.v6.txt")
+            echo "| $name | $ca | $other | \`$v6reply\` | $(cat "$f.v6.txt.rc") |"
+        done
         if [ -f "$STATE/transcripts/postfix.nohosts.txt" ]; then
             echo
             echo "## No client hosts (names from the generated sendmail.cf), against Postfix"

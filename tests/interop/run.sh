@@ -232,7 +232,7 @@ queue_deferred() {
 
 # mta_checks NAME PORT DIR LOG EVIDENCE-FUNCTION MORE-CHECKS EXPECT...:
 # start_NAME; once it is up, queue_deferred, etrn_checks with the EXPECTed
-# replies, then the MTA's own MORE-CHECKS (Exim, which needs more set-up,
+# replies, tls_checks, v6_checks, then the MTA's own MORE-CHECKS (Exim, which needs more set-up,
 # has exim_setup); a failed start is one FAIL with the logs of DIR and LOG
 mta_checks() {
     local name=$1 port=$2 dir=$3 log=$4 evid=$5 more=$6
@@ -240,6 +240,8 @@ mta_checks() {
         ok "$name: started on 127.0.0.1:$port"
         queue_deferred "$name" "$port" "$dir" "$log" "$evid"
         etrn_checks "$name" "$port" "$log" "$evid" "${@:7}"
+        tls_checks "$name" "$port" "$log" "$evid"
+        v6_checks "$name" "$port" "$log" "$evid" 0
         "$more"
     else
         fail "$name: start on 127.0.0.1:$port"
@@ -345,6 +347,59 @@ reply_check() {
     fi
 }
 
+# v6_checks NAME PORT LOG EVIDENCE-FUNCTION EXPECT: both applets reach the
+# MTA over [::1]; `etrn client.test` exits EXPECT (0: a new delivery
+# attempt must follow)
+v6_checks() {
+    local name=$1 port=$2 log=$3 evid=$4 expect=$5 off
+    check "$name: smtpdcheck reports [::1]:$port available" 1 \
+        "$BIN" smtpdcheck --no-cache --timeout 5 --port "$port" ::1
+    off=$(logsize "$log")
+    check "$name: etrn over [::1]" "$expect" \
+        "${ETRN[@]}" -v --helo $HELO --port "$port" ::1 $DOMAIN
+    keep "$name.v6"
+    if [ "$expect" = 0 ] && ! grep -q "^>>> ETRN $DOMAIN" "$OUT"; then
+        fail "$name: no ETRN in the transcript of the [::1] session"
+        show "$OUT"
+    elif [ "$log" != /dev/null ] && ! wait_log "$log" "$off" 5 '::1|IPv6:0:0:0:0:0:0:0:1'; then
+        fail "$name: its log does not show the client at ::1"
+        show "$log"
+    elif [ "$expect" = 0 ]; then
+        if $evid "$log" "$off"; then
+            ok "$name: new delivery attempt for $DOMAIN logged after ETRN over [::1]"
+        else
+            fail "$name: no new delivery attempt after ETRN over [::1]"
+            show "$log"
+        fi
+    fi
+    sleep 1.2 # Exim: smtp_etrn_serialize
+}
+
+# tls_checks NAME PORT LOG EVIDENCE-FUNCTION: STARTTLS, required and
+# verified against the test certificate (--ca-file), then a flush; another
+# certificate as the CA fails (exit 3) without an ETRN
+tls_checks() {
+    local name=$1 port=$2 log=$3 evid=$4 off
+    off=$(logsize "$log")
+    check "$name: etrn --starttls require --ca-file server.pem" 0 \
+        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port "$port" 127.0.0.1 $DOMAIN
+    keep "$name.tls-require-ca"
+    if grep -q '^>>> STARTTLS' "$OUT" && grep -q "^>>> ETRN $DOMAIN" "$OUT"; then
+        ok "$name: STARTTLS, then ETRN inside TLS"
+    else
+        fail "$name: no STARTTLS before the ETRN"
+        show "$OUT"
+    fi
+    $evid "$log" "$off" && ok "$name: new delivery attempt after ETRN over TLS" ||
+        { fail "$name: no delivery attempt after ETRN over TLS"; show "$log"; }
+    sleep 1.2
+    check "$name: etrn --starttls require --ca-file other.pem fails" 3 \
+        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/other.pem" --helo $HELO --port "$port" 127.0.0.1 $DOMAIN
+    keep "$name.tls-require-other"
+    if grep -q '^>>> ETRN' "$OUT"; then fail "$name: ETRN sent without a verified TLS session"; fi
+    sleep 1.2
+}
+
 # the smtpdcheck "down" check, after the MTA was stopped
 down_check() {
     check "$1: smtpdcheck reports 127.0.0.1:$2 not available once stopped" 0 \
@@ -390,7 +445,9 @@ postfix_evidence() {
 start_postfix() {
     mkdir -p "$P/conf" "$P/spool" "$P/data"
     chown postfix "$P/data"
-    awk '$1 == "smtp" && $2 == "inet" { print "127.0.0.1:'$P_PORT' inet n - n - - smtpd"; next }
+    awk '$1 == "smtp" && $2 == "inet" {
+             print "127.0.0.1:'$P_PORT' inet n - n - - smtpd"
+             print "[::1]:'$P_PORT' inet n - n - - smtpd"; next }
          /^[^#[:space:]]/ && NF >= 8 { $5 = "n" } { print }' /usr/share/postfix/master.cf.dist >"$P/conf/master.cf"
     cat >"$P/conf/main.cf" <<EOF
 compatibility_level = 3.6
@@ -400,9 +457,9 @@ myhostname = postfix.mta.test
 mydomain = mta.test
 myorigin = mta.test
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1, [::1]
+inet_protocols = all
+mynetworks = 127.0.0.0/8, [::1]/128
 relay_domains = $DOMAIN
 fast_flush_domains = $DOMAIN
 transport_maps = inline:{$DOMAIN=smtp:[127.0.0.1]:9}
@@ -427,8 +484,7 @@ EOF
     wait_port $P_PORT open 20
 }
 
-# Postfix's own checks: its quirk, and STARTTLS (only Postfix offers it in
-# this setup)
+# Postfix's own checks: its quirk, and every STARTTLS mode
 postfix_checks() {
     # quirk: a domain outside fast_flush_domains gets 459
     reply_check "postfix (quirk: outside fast_flush_domains)" postfix.unknown 459
@@ -446,12 +502,6 @@ postfix_checks() {
     fi
     postfix_evidence "$P_LOG" "$off" && ok "postfix: new delivery attempt after ETRN over TLS" ||
         fail "postfix: no delivery attempt after ETRN over TLS"
-    check "postfix: etrn --starttls require --ca-file server.pem verifies 127.0.0.1" 0 \
-        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-    keep postfix.tls-require-ca
-    check "postfix: etrn --starttls require --ca-file other.pem fails" 3 \
-        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/other.pem" --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
-    keep postfix.tls-require-other
     check "postfix: etrn --starttls require (system CAs) fails" 3 \
         "${ETRN[@]}" -v --starttls require --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
     keep postfix.tls-require-system
@@ -510,6 +560,12 @@ FEATURE(\`no_default_msa')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
 RELAY_DOMAIN(\`$DOMAIN')dnl
 DAEMON_OPTIONS(\`Port=$S_PORT, Addr=127.0.0.1, Name=MTA')dnl
+DAEMON_OPTIONS(\`Port=$S_PORT, Addr=::1, Name=MTA-v6, Family=inet6')dnl
+define(\`confCACERT_PATH', \`$TLS')dnl
+define(\`confCACERT', \`$TLS/server.pem')dnl
+define(\`confSERVER_CERT', \`$TLS/server.pem')dnl
+define(\`confSERVER_KEY', \`$TLS/server.key')dnl
+define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
 MAILER(\`smtp')dnl
 EOF
     m4 -D_CF_DIR_="$S_ROOT/usr/share/sendmail/cf/" "$S_ROOT/usr/share/sendmail/cf/m4/cf.m4" \
@@ -536,13 +592,11 @@ EOF
     wait_port $S_PORT open 20
 }
 
-# Sendmail's own checks: its quirks, no STARTTLS, and its exact version
+# Sendmail's own checks: its quirks and its exact version
 sendmail_checks() {
     # quirk: "#group" with an unknown queue group gets 459
     reply_check "sendmail (quirk: unknown queue group)" sendmail.queue 459
     reply_check "sendmail (quirk: unknown queue group)" sendmail.hash 459
-    check "sendmail: etrn --starttls require fails (no STARTTLS offered)" 3 \
-        "${ETRN[@]}" -v --starttls require --helo $HELO --port $S_PORT 127.0.0.1 $DOMAIN
     v=$(grep -Eo 'Sendmail [0-9][0-9.]*' "${EHLO_FILE[sendmail]}" | head -n1 || true)
     if [ -n "$v" ]; then VERSION[sendmail]="$v (Debian package sendmail-bin $(pkgver sendmail-bin))"; fi
 }
@@ -589,6 +643,7 @@ start_exim() {
     fi
     mkdir -p "$x/spool" "$x/log" "$x/etrn-domains"
     : >"$x/etrn-domains/$DOMAIN"
+    install -m 600 -o Debian-exim "$TLS/server.key" "$x/tls.key" # read as the Exim user
     chown -R Debian-exim:Debian-exim "$x/spool" "$x/log"
     chmod 755 "$x" "$x/etrn-domains"
     if [ "$with_cmd" = 1 ]; then
@@ -604,12 +659,14 @@ exim_path = $X_BIN
 primary_hostname = exim.mta.test
 qualify_domain = mta.test
 daemon_smtp_ports = $port
-local_interfaces = <; 127.0.0.1.$port
+local_interfaces = <; 127.0.0.1.$port ; ::1.$port
 spool_directory = $x/spool
 log_file_path = $x/log/%slog
 pid_file_path = $x/exim.pid
 keep_environment =
-tls_advertise_hosts =
+tls_advertise_hosts = *
+tls_certificate = $TLS/server.pem
+tls_privatekey = $x/tls.key
 host_lookup =
 rfc1413_hosts =
 acl_smtp_rcpt = acl_check_rcpt
@@ -618,7 +675,7 @@ $cmd
 
 begin acl
 acl_check_rcpt:
-  accept hosts = 127.0.0.1
+  accept hosts = <; 127.0.0.1 ; ::1
          domains = $DOMAIN
   deny   message = relay not permitted
 acl_check_etrn:
@@ -678,6 +735,8 @@ if want_mta exim; then
     if exim_setup exim "$X" $X_PORT 1; then
         VERSION[exim]="$(grep -m1 '^Exim version' "$X/version.txt" | sed 's/ #.*//') (Debian package exim4-daemon-light $(pkgver exim4-daemon-light))"
         etrn_checks exim $X_PORT "$X_LOG" exim_evidence 0 0 0 0
+        tls_checks exim $X_PORT "$X_LOG" exim_evidence
+        v6_checks exim $X_PORT "$X_LOG" exim_evidence 0
         # quirk: with smtp_etrn_command Exim says 250 to anything
         reply_check "exim (quirk: smtp_etrn_command)" exim.unknown 250
         reply_check "exim (quirk: smtp_etrn_command)" exim.queue 250
@@ -743,6 +802,7 @@ start_opensmtpd() {
     cat >"$O/smtpd.conf" <<EOF
 # generated by tests/interop/run.sh
 listen on 127.0.0.1 port $O_PORT hostname opensmtpd.mta.test
+listen on ::1 port $O_PORT hostname opensmtpd.mta.test
 action "relay" relay host smtp://127.0.0.1:9
 match from src 127.0.0.1 for domain "$DOMAIN" action "relay"
 EOF
@@ -774,6 +834,7 @@ if want_mta opensmtpd; then
             show "$OUT"
         fi
         EHLO_FILE[opensmtpd]=$STATE/transcripts/opensmtpd.name.txt
+        v6_checks opensmtpd $O_PORT /dev/null true 1
         for form in at:@$DOMAIN unknown:unknown.test queue:#somequeue hash:#$DOMAIN; do
             run "${ETRN[@]}" -v --helo $HELO --port $O_PORT 127.0.0.1 "${form#*:}"
             keep "opensmtpd.${form%%:*}"
@@ -792,7 +853,7 @@ if command -v ss >/dev/null 2>&1; then
     wide=$(ss -ltnpH 2>/dev/null | grep -E 'users:\(\("(master|exim4|sendmail|smtpd)"' |
         awk '$4 !~ /^127\.0\.0\.1:/ && $4 !~ /^\[::1\]:/' || true)
     if [ -z "$wide" ]; then
-        ok "all started MTAs listen on 127.0.0.1 only"
+        ok "all started MTAs listen on loopback only"
     else
         fail "an MTA listens on something else than loopback"
         echo "$wide" | sed 's/^/    | /'
