@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interop tests of `smtpbox etrn` and `smtpbox smtpdcheck` against real MTAs
 # from Debian packages: Postfix (port 2525), Exim (2526), Sendmail (2527) and,
-# as the "ETRN not supported" case, OpenSMTPD (2528); then Postfix (2530) and
-# Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh).
+# as the "ETRN not supported" case, OpenSMTPD (2528); Postfix (2533) and Exim
+# (2534) allowing ETRN only after SMTP AUTH (auth.sh); then Postfix (2530)
+# and Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh).
 # Everything listens on loopback only and lives in a private state directory
 # under /tmp; names resolve through a scripted DNS server on loopback.
 #
@@ -40,6 +41,7 @@ HELO=etrn-client.test
 # ------------------------------------------------ reporting and waiting
 . "$HERE/lib.sh"
 . "$HERE/secondary_mx.sh"
+. "$HERE/auth.sh"
 
 # ------------------------------------------------------------------ cleanup
 POSTFIX_STARTED=0 EXIM_PIDFILES="" SENDMAIL_PIDFILE="" SYSLOG_PID="" OPENSMTPD_PID=""
@@ -103,6 +105,7 @@ cleanup() {
     stop_sendmail
     stop_opensmtpd
     stop_secondary_mx
+    stop_auth_mtas
     if [ -n "$SYSLOG_PID" ]; then kill_ours "$SYSLOG_PID" syslogd.py; wait "$SYSLOG_PID" 2>/dev/null; fi
     if [ "$rc" = 0 ] && [ "$FAILED" = 0 ] && [ -z "${INTEROP_KEEP_STATE:-}" ]; then
         rm -rf "$STATE"
@@ -122,7 +125,7 @@ for pkg in $(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Provides}\n' 2
     echo "interop: $pkg is this machine's MTA and installing postfix would remove it; skipped"
     exit 0
 done
-for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT; do
+for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $PA_PORT $XA_PORT; do
     if port_open $p; then
         echo "interop: port 127.0.0.1:$p is already in use (a previous run still going?)"
         echo "0 passed, 1 failed"
@@ -150,7 +153,7 @@ DL_PKGS="exim4-daemon-light sendmail-bin sendmail-cf"
 want_mta opensmtpd && DL_PKGS="$DL_PKGS opensmtpd"
 fetch_packages() {
     local libs
-    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython || return 1
+    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython sasl2-bin libsasl2-modules || return 1
     rm -f "$STATE"/debs/*.deb
     (cd "$STATE/debs" && apt-get -o APT::Sandbox::User=root download $DL_PKGS) || return 1
     # shared-library dependencies of the unpacked packages, installed normally
@@ -443,17 +446,25 @@ postfix_evidence() {
     wait_log "$1" "$2" 10 "to=<someone@$DOMAIN>.*status=deferred"
 }
 start_postfix() {
-    mkdir -p "$P/conf" "$P/spool" "$P/data"
-    chown postfix "$P/data"
+    POSTFIX_STARTED=1 # from now on "postfix stop" at exit (harmless if not up)
+    postfix_instance "$P" $P_PORT postfix.mta.test ""
+}
+# postfix_instance DIR PORT HOSTNAME MORE-MAIN-CF: an ETRN-ready Postfix
+# (a relay for $DOMAIN routed to the closed port 9, STARTTLS offered) on
+# 127.0.0.1 and [::1], logging to DIR/maillog; MORE-MAIN-CF is appended
+postfix_instance() {
+    local dir=$1 port=$2 name=$3 more=$4
+    mkdir -p "$dir/conf" "$dir/spool" "$dir/data"
+    chown postfix "$dir/data"
     awk '$1 == "smtp" && $2 == "inet" {
-             print "127.0.0.1:'$P_PORT' inet n - n - - smtpd"
-             print "[::1]:'$P_PORT' inet n - n - - smtpd"; next }
-         /^[^#[:space:]]/ && NF >= 8 { $5 = "n" } { print }' /usr/share/postfix/master.cf.dist >"$P/conf/master.cf"
-    cat >"$P/conf/main.cf" <<EOF
+             print "127.0.0.1:'$port' inet n - n - - smtpd"
+             print "[::1]:'$port' inet n - n - - smtpd"; next }
+         /^[^#[:space:]]/ && NF >= 8 { $5 = "n" } { print }' /usr/share/postfix/master.cf.dist >"$dir/conf/master.cf"
+    cat >"$dir/conf/main.cf" <<EOF
 compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-myhostname = postfix.mta.test
+queue_directory = $dir/spool
+data_directory = $dir/data
+myhostname = $name
 mydomain = mta.test
 myorigin = mta.test
 mydestination =
@@ -472,16 +483,16 @@ minimal_backoff_time = 3600s
 maximal_backoff_time = 3600s
 smtp_connect_timeout = 5s
 maillog_file_prefixes = $STATE
-maillog_file = $P_LOG
+maillog_file = $dir/maillog
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = $TLS/server.pem
 smtpd_tls_key_file = $TLS/server.key
 smtp_tls_security_level = none
+$more
 EOF
-    : >"$P_LOG"
-    POSTFIX_STARTED=1 # from now on "postfix stop" at exit (harmless if not up)
-    postfix -c "$P/conf" start >"$P/start.log" 2>&1 || return 1
-    wait_port $P_PORT open 20
+    : >"$dir/maillog"
+    postfix -c "$dir/conf" start >"$dir/start.log" 2>&1 || return 1
+    wait_port "$port" open 20
 }
 
 # Postfix's own checks: its quirk, and every STARTTLS mode
@@ -634,9 +645,11 @@ X2_LOG=$X2/log/mainlog
 exim_evidence() {
     wait_log "$1" "$2" 10 "Start queue run: .*-R $DOMAIN" "someone@$DOMAIN .*defer"
 }
-# start_exim DIR PORT WITH-ETRN-COMMAND(1|0)
+# start_exim DIR PORT WITH-ETRN-COMMAND(1|0) [ETRN-ACL [MORE-CONFIG]]: the
+# ETRN ACL's statements (default: accept) and configuration appended at the
+# end (auth.sh's authenticators)
 start_exim() {
-    local x=$1 port=$2 with_cmd=$3 cmd=""
+    local x=$1 port=$2 with_cmd=$3 etrn_acl=${4:-"  accept"} more=${5:-} cmd=""
     if ! getent passwd Debian-exim >/dev/null; then
         adduser --system --group --quiet --home /var/spool/exim4 --no-create-home \
             --disabled-login --force-badname Debian-exim >/dev/null 2>&1 || return 1
@@ -679,7 +692,7 @@ acl_check_rcpt:
          domains = $DOMAIN
   deny   message = relay not permitted
 acl_check_etrn:
-  accept
+$etrn_acl
 
 begin routers
 dead_end:
@@ -699,6 +712,7 @@ dead_smtp:
 
 begin retry
 * * F,7d,1s
+$more
 EOF
     chmod 644 "$x/exim.conf"
     "$X_BIN" -C "$x/exim.conf" -bV >"$x/version.txt" 2>&1 || return 1
@@ -706,10 +720,11 @@ EOF
     "$X_BIN" -C "$x/exim.conf" -bd >"$x/start.log" 2>&1 || return 1
     wait_port "$port" open 20
 }
-# exim_setup NAME DIR PORT WITH-ETRN-COMMAND: start, queue a deferred message
+# exim_setup NAME DIR PORT WITH-ETRN-COMMAND [ETRN-ACL [MORE-CONFIG]]: start,
+# queue a deferred message
 exim_setup() {
     local name=$1 x=$2 port=$3 off
-    if start_exim "$x" "$port" "$4"; then
+    if start_exim "$x" "$port" "$4" "${5:-}" "${6:-}"; then
         ok "$name: started on 127.0.0.1:$port"
         off=$(logsize "$x/log/mainlog")
         if inject "$port" "$x/inject.log" &&
@@ -844,6 +859,9 @@ if want_mta opensmtpd; then
         show "$O/smtpd.log"
     fi
 fi
+
+# ================================================ ETRN after SMTP AUTH
+if want_mta postfix || want_mta exim; then auth_mta_checks; fi
 
 # ============================================ secondary MX with the recipes
 if want_mta postfix || want_mta exim; then secondary_mx_checks; fi
