@@ -9,7 +9,8 @@
 //! accepts it (`"a b"`, with `\"`, `\\`, `\n`, `\r`, `\t`). The parse is
 //! strict: an unknown keyword, a keyword without its value, a field given
 //! twice or outside an entry, a second `default` or a `machine` after it
-//! is an error naming its line, never a guess.
+//! is an error naming its line (never showing a token: it may be a
+//! password), never a guess.
 //!
 //! Lookup: the first `machine` whose name equals the host as given (ASCII
 //! case-insensitive) wins; else the `default` entry, if any.
@@ -120,9 +121,9 @@ pub fn parse(text: &str) -> Result<Netrc, NetrcError> {
                 }
             }
             None => {
-                let shown = token.text.escape_debug().to_string();
-                let cut: String = shown.chars().take(40).collect();
-                return Err(error(line, format!("unknown keyword '{cut}'")));
+                // Not shown: a stray token may be a password whose keyword
+                // is missing.
+                return Err(error(line, UNKNOWN_KEYWORD));
             }
         }
     }
@@ -140,6 +141,10 @@ impl Entry {
         }
     }
 }
+
+/// The complaint about a token that is no keyword.
+const UNKNOWN_KEYWORD: &str =
+    "not a keyword (machine, default, login, password, account or macdef)";
 
 fn error(line: usize, reason: impl Into<String>) -> NetrcError {
     NetrcError {
@@ -365,12 +370,13 @@ mod tests {
             ("machine", 1, "'machine' without a value"),
             ("machine m\nlogin", 2, "'login' without a value"),
             ("login x", 1, "'login' before any 'machine' or 'default'"),
-            ("machine m\n\nport 25", 3, "unknown keyword 'port'"),
+            ("machine m\n\nport 25", 3, UNKNOWN_KEYWORD),
+            ("machine m login l hunter2", 1, UNKNOWN_KEYWORD),
             ("machine m login a login b", 1, "'login' given twice"),
             ("default\ndefault", 2, "a second 'default'"),
             ("default\nmachine m", 2, "'machine' after 'default'"),
             ("machine m password \"open", 1, "unterminated quoted string"),
-            ("machine m \"login\" x", 1, "unknown keyword 'login'"),
+            ("machine m \"login\" x", 1, UNKNOWN_KEYWORD),
         ];
         for (text, line, reason) in cases {
             let error = parse(text).expect_err(text);
