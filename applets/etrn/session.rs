@@ -155,24 +155,15 @@ async fn log_in(
     };
     let mechanism = match auth::choose(keyword, offered) {
         Choice::Use(mechanism) => mechanism,
-        lacking => {
-            let why = match lacking {
-                Choice::NotOffered => {
-                    "the server does not offer AUTH (not in the EHLO reply)".to_owned()
-                }
-                _ => format!(
-                    "the server offers AUTH with none of the mechanisms etrn speaks ({})",
-                    mechanism_names()
-                ),
-            };
-            let error = Error::new(
-                server,
-                Some(session.address()),
-                Phase::Auth(None),
-                ErrorKind::NotOffered(why),
-            );
-            session.quit().await;
-            return Err(SessionOutcome::AuthFailed(error));
+        Choice::NotOffered => {
+            let why = "the server does not offer AUTH (not in the EHLO reply)".to_owned();
+            return Err(without_auth(server, session, why).await);
+        }
+        Choice::NoCommonMechanism => {
+            let names = Mechanism::PREFERENCE.map(Mechanism::name).join(", ");
+            let why =
+                format!("the server offers AUTH with none of the mechanisms etrn speaks ({names})");
+            return Err(without_auth(server, session, why).await);
         }
     };
     let user = login.login.as_deref().unwrap_or_default();
@@ -189,10 +180,17 @@ async fn log_in(
     }
 }
 
-/// `CRAM-MD5, PLAIN, LOGIN`.
-fn mechanism_names() -> String {
-    let names = Mechanism::PREFERENCE.map(Mechanism::name);
-    names.join(", ")
+/// No AUTH possible (`why`): QUIT, and the outcome that says why.
+async fn without_auth(server: &str, session: Session, why: String) -> SessionOutcome {
+    let address = Some(session.address());
+    let error = Error::new(
+        server,
+        address,
+        Phase::Auth(None),
+        ErrorKind::NotOffered(why),
+    );
+    session.quit().await;
+    SessionOutcome::AuthFailed(error)
 }
 
 /// A greeted session after hello, with TLS when `mode` asks for it.

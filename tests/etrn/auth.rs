@@ -462,3 +462,53 @@ fn auth_etrn_hosts_groups_authenticate_with_the_netrc() {
         assert_no_secret(&run);
     }
 }
+
+#[test]
+fn auth_challenges_etrn_cannot_answer_are_cancelled_exit_1() {
+    // RFC 4954 §4: the client cancels with "*". (LOGIN answers a
+    // "Username:" prompt with the login, every time it comes.)
+    let username = "334 VXNlcm5hbWU6";
+    let rows: [(&str, &[&str], &str); 2] = [
+        (
+            "334 Zm9v",
+            &["EHLO client.test", "AUTH LOGIN", "*", "QUIT"],
+            "a challenge we cannot answer",
+        ),
+        (
+            username,
+            &[
+                "EHLO client.test",
+                "AUTH LOGIN",
+                "ZXRybi11c2Vy",
+                "ZXRybi11c2Vy",
+                "ZXRybi11c2Vy",
+                "*",
+                "QUIT",
+            ],
+            "too many challenges",
+        ),
+    ];
+    for (challenge, dialogue, message) in rows {
+        eprintln!("row: {challenge}");
+        let dir = TempDir::new("etrn-auth-cancel");
+        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+        let server = smtp_server(
+            "220 mx.test ESMTP",
+            &[
+                ("EHLO", "250-mx.test\n250-AUTH LOGIN\n250 ETRN"),
+                ("AUTH LOGIN", challenge),
+                ("ZXRybi11c2Vy", username),
+                ("*", "501 5.7.0 Authentication cancelled"),
+            ],
+        );
+        let run = etrn_auth(&server, &netrc, &["--auth-plaintext"]);
+        assert_status(&run, 1);
+        assert_eq!(server.received_when_idle(), dialogue);
+        let error = one_stderr_line(&run);
+        assert!(
+            error.contains("AUTH LOGIN: malformed reply: ") && error.contains(message),
+            "{run:#?}"
+        );
+        assert_no_secret(&run);
+    }
+}
