@@ -512,3 +512,33 @@ fn auth_challenges_etrn_cannot_answer_are_cancelled_exit_1() {
         assert_no_secret(&run);
     }
 }
+
+#[test]
+fn auth_reply_that_never_comes_times_out_exit_3() {
+    let dir = TempDir::new("etrn-auth-stall");
+    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let server = script_server(vec![
+        line("220 mx.test ESMTP"),
+        reply("EHLO", "250-mx.test\n250-AUTH PLAIN\n250 ETRN"),
+        expect("AUTH PLAIN"),
+    ]);
+    let options = [
+        "--timeout",
+        "1",
+        "--netrc",
+        path_arg(&netrc),
+        "--auth-plaintext",
+    ];
+    let run = etrn_a_test(&server, &options);
+    assert_status(&run, 3);
+    assert!(
+        run.elapsed < std::time::Duration::from_millis(2500),
+        "{run:#?}"
+    );
+    assert!(
+        one_stderr_line(&run).contains("AUTH PLAIN: timed out"),
+        "{run:#?}"
+    );
+    assert!(server.etrn_lines().is_empty());
+    assert_no_secret(&run);
+}
