@@ -2,20 +2,22 @@
 //! scripts, init systems and monitoring read. Applets and the dispatcher
 //! return these names; no other file spells an exit status as a number.
 //!
-//! | status | smtpdcheck           | etrn                      | smtpbox            |
-//! |--------|----------------------|---------------------------|--------------------|
-//! | 0      | none available       | every ETRN accepted       | done               |
-//! | 1      | a server is up       | ETRN refused/unsupported  | --install failed   |
-//! | 2      | usage, system error  | usage, configuration      | usage              |
-//! | 3      |                      | unreachable, TLS failed   |                    |
-//! | 101    | panic (a bug)        | panic (a bug)             | panic (a bug)      |
-//! | 127    |                      |                           | applet not found   |
+//! | status | smtpdcheck           | etrn                              | smtpbox            |
+//! |--------|----------------------|-----------------------------------|--------------------|
+//! | 0      | none available       | every ETRN accepted               | done               |
+//! | 1      | a server is up       | ETRN or AUTH refused/unsupported  | --install failed   |
+//! | 2      | usage, system error  | usage, configuration, bad --netrc | usage              |
+//! | 3      |                      | unreachable, TLS failed           |                    |
+//! | 101    | panic (a bug)        | panic (a bug)                     | panic (a bug)      |
+//! | 127    |                      |                                   | applet not found   |
 
 /// Done: `--help`, `--version`, `--list`, a completed `--install`.
 pub const SUCCESS: u8 = 0;
 
 /// A usage or configuration error (clap's own usage errors too); for
-/// smtpdcheck also a system error. Nothing was sent to any server.
+/// smtpdcheck also a system error; for etrn also a credentials file
+/// (`--netrc`) that is not a private regular file of the user, or is
+/// malformed. Nothing was sent to any server.
 pub const USAGE: u8 = 2;
 
 /// A panic reached `main` (as under std's own `main`): a bug.
@@ -34,11 +36,14 @@ pub mod etrn {
     /// Every ETRN was accepted (2xx).
     pub const ACCEPTED: u8 = 0;
     /// The server answered, but ETRN is not supported or some ETRN was
-    /// refused.
+    /// refused; or AUTH failed while the server still answered: it offers
+    /// no AUTH or no mechanism etrn speaks, or refused the credentials
+    /// (RFC 4954: 535, 534, 538, 454...). No ETRN was sent then.
     pub const REFUSED: u8 = 1;
     /// The server could not be reached, greeted or finish the dialogue in
-    /// time, TLS was required and failed, or the system could not run the
-    /// dialogue at all.
+    /// time (also a connection dropped during AUTH), TLS was required (by
+    /// `--starttls require`, or by credentials for the server) and failed,
+    /// or the system could not run the dialogue at all.
     pub const UNREACHABLE: u8 = 3;
 }
 

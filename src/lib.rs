@@ -14,10 +14,11 @@
 //!   owns its command line, its contract and its pure decision logic.
 //! - the shared core: [`applet`] (what `run` returns), [`exit`] (every exit
 //!   status), [`report`] (every line printed), [`names`] (host names, IP
-//!   literals, ETRN arguments), [`args`] (shared option values), [`files`]
-//!   (the bounded file reader), [`runtime`] (the async runtime that never
-//!   waits for a stuck lookup) and [`smtp`] (the dialogue: resolution,
-//!   Happy Eyeballs, bounded replies, EHLO/HELO, STARTTLS, QUIT, `-v`).
+//!   literals, ETRN arguments), [`netrc`] and [`secret`] (credentials),
+//!   [`args`] (shared option values), [`files`] (the bounded file reader),
+//!   [`runtime`] (the async runtime that never waits for a stuck lookup)
+//!   and [`smtp`] (the dialogue: resolution, Happy Eyeballs, bounded
+//!   replies, EHLO/HELO, STARTTLS, AUTH, QUIT, `-v`).
 
 pub mod applet;
 pub mod args;
@@ -25,9 +26,11 @@ pub mod dispatch;
 pub mod exit;
 pub mod files;
 pub mod names;
+pub mod netrc;
 pub mod registry;
 pub mod report;
 pub mod runtime;
+pub mod secret;
 pub mod smtp;
 
 // The applets, mounted from `applets/` (the only `#[path]` lines).

@@ -45,11 +45,19 @@ const DEFAULT_RETRY_FOR: Seconds = Seconds(Duration::from_secs(300));
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  every ETRN was accepted (2xx)
-  1  the server answered, but ETRN is not supported or some ETRN was refused
-  2  usage or configuration error; nothing was sent
+  1  the server answered, but ETRN is not supported or some ETRN was refused,
+     or AUTH failed (refused, or no AUTH mechanism etrn speaks)
+  2  usage or configuration error (also a credentials file that is not
+     private, or malformed); nothing was sent
   3  the server could not be reached, greeted or finish the dialogue in time,
      or TLS was required and failed
 With --etrn-hosts: the highest status of all groups.
+
+With credentials for a server (--netrc; with --etrn-hosts also
+/etc/smtpbox/netrc when it exists), etrn authenticates (SMTP AUTH: CRAM-MD5,
+else PLAIN, else LOGIN) before ETRN, and STARTTLS is required for that
+server, verified as with --starttls require, unless --auth-plaintext.
+The file must be a regular file of the user running etrn, mode 600 or 400.
 
 Client hosts are NAME, @DOMAIN (also its subdomains) or #QUEUE (RFC 1985).
 With no client hosts, every name the local sendmail accepts mail for is used
@@ -116,9 +124,21 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "MODE", value_enum, default_value_t = StartTls::Opportunistic)]
     starttls: StartTls,
 
-    /// Trust only the CA certificates in this PEM file (with --starttls require)
+    /// Trust only the CA certificates in this PEM file (with --starttls
+    /// require, or for the servers --netrc has credentials for)
     #[arg(long, value_name = "PATH")]
     ca_file: Option<PathBuf>,
+
+    /// Credentials for SMTP AUTH, per server, in netrc(5) format (must be
+    /// private: mode 600); with --etrn-hosts the default is
+    /// /etc/smtpbox/netrc when it exists
+    #[arg(long, value_name = "PATH")]
+    netrc: Option<PathBuf>,
+
+    /// Allow AUTH without verified TLS (STARTTLS as --starttls says): the
+    /// password may cross the network readable
+    #[arg(long)]
+    auth_plaintext: bool,
 
     /// Kick every server in ETRN_HOSTS (boot time; implies -b)
     #[arg(long, conflicts_with_all = ["server_host", "client_hosts"])]

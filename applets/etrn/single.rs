@@ -8,7 +8,7 @@ use super::boot::local_mta_ready;
 use super::config;
 use super::discovery;
 use super::session::flush;
-use super::verdict::{EtrnAnswer, REFUSAL_HINT, SessionOutcome, describe, interpret};
+use super::verdict::{AuthFailure, EtrnAnswer, REFUSAL_HINT, SessionOutcome, describe, interpret};
 use crate::applet::{AppletError, AppletResult};
 use crate::exit::etrn::UNREACHABLE;
 use crate::names::HostName;
@@ -64,5 +64,6 @@ fn report(server: &HostName, outcome: &SessionOutcome, reporter: &Reporter) {
         SessionOutcome::Unreachable(error) | SessionOutcome::HelloRefused(error) => {
             reporter.error(error);
         }
+        SessionOutcome::AuthFailed(error) => reporter.error(AuthFailure(error)),
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::exit::etrn::{ACCEPTED, REFUSED, UNREACHABLE};
 use crate::names::{EtrnArgument, HostName};
-use crate::smtp::{Error, Reply};
+use crate::smtp::{Error, Reply, auth};
 
 /// RFC 1985 §5: queuing started.
 pub const ETRN_QUEUING_STARTED: u16 = 250;
@@ -82,6 +82,9 @@ pub enum SessionOutcome {
     Unreachable(Error),
     /// The server answered the hello with a refusal.
     HelloRefused(Error),
+    /// AUTH did not succeed: the server offers no mechanism we speak, or
+    /// refused (RFC 4954: 535, 534, 538, 454...). No ETRN was sent.
+    AuthFailed(Error),
 }
 
 impl SessionOutcome {
@@ -89,7 +92,10 @@ impl SessionOutcome {
     pub fn exit_status(&self) -> u8 {
         match self {
             Self::Asked(replies) if replies.iter().all(|(_, r)| r.is_positive()) => ACCEPTED,
-            Self::Asked(_) | Self::NotSupported(_) | Self::HelloRefused(_) => REFUSED,
+            Self::Asked(_)
+            | Self::NotSupported(_)
+            | Self::HelloRefused(_)
+            | Self::AuthFailed(_) => REFUSED,
             Self::Unreachable(_) => UNREACHABLE,
         }
     }
@@ -99,7 +105,7 @@ impl SessionOutcome {
     pub fn worth_retrying(&self) -> bool {
         match self {
             Self::Unreachable(_) => true,
-            Self::HelloRefused(error) => error.is_transient(),
+            Self::HelloRefused(error) | Self::AuthFailed(error) => error.is_transient(),
             Self::Asked(replies) => replies.iter().any(|(_, r)| r.is_transient()),
             Self::NotSupported(_) => false,
         }
@@ -110,6 +116,24 @@ impl SessionOutcome {
 /// above 2 configuration above 1 refused above 0).
 pub fn worst(statuses: impl IntoIterator<Item = u8>) -> u8 {
     statuses.into_iter().max().unwrap_or(ACCEPTED)
+}
+
+/// An AUTH failure as one line: the error (server, address, `AUTH
+/// MECHANISM`, the reply), and what an RFC 4954 reply code usually means.
+pub struct AuthFailure<'a>(pub &'a Error);
+
+impl fmt::Display for AuthFailure<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.0;
+        write!(f, "{error}")?;
+        match error
+            .reply()
+            .and_then(|reply| auth::failure_hint(reply.code))
+        {
+            Some(hint) => write!(f, " ({hint}); ETRN not sent"),
+            None => f.write_str("; ETRN not sent"),
+        }
+    }
 }
 
 /// One line for a group in `--etrn-hosts` mode, e.g.
@@ -142,6 +166,7 @@ impl fmt::Display for Summary<'_> {
             SessionOutcome::Unreachable(error) | SessionOutcome::HelloRefused(error) => {
                 write!(f, "{error}")
             }
+            SessionOutcome::AuthFailed(error) => write!(f, "{}", AuthFailure(error)),
         }
     }
 }
@@ -209,6 +234,34 @@ mod tests {
         }
         assert_eq!(worst([0, 3, 1]), 3);
         assert_eq!(worst([]), 0);
+    }
+
+    #[test]
+    fn auth_failures_are_refusals_retried_only_when_temporary() {
+        use crate::smtp::auth::Mechanism;
+        use crate::smtp::{ErrorKind, Phase};
+        let failed = |code, text: &str| {
+            let address = Some("127.0.0.1:25".parse().expect("literal"));
+            let phase = Phase::Auth(Some(Mechanism::Plain));
+            let kind = ErrorKind::Rejected(reply(code, text));
+            SessionOutcome::AuthFailed(Error::new("mx", address, phase, kind))
+        };
+        let refused = failed(535, "5.7.8 Authentication credentials invalid");
+        assert_eq!(refused.exit_status(), REFUSED);
+        assert!(!refused.worth_retrying());
+        let server = HostName::parse("mx").expect("a valid name");
+        let summary = Summary {
+            server: &server,
+            outcome: &refused,
+        };
+        assert_eq!(
+            summary.to_string(),
+            "mx (127.0.0.1:25): AUTH PLAIN: 535 5.7.8 Authentication credentials invalid \
+             (the login or password was not accepted); ETRN not sent"
+        );
+        let temporary = failed(454, "4.7.0 try later");
+        assert_eq!(temporary.exit_status(), REFUSED);
+        assert!(temporary.worth_retrying());
     }
 
     #[test]

@@ -59,7 +59,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__etrn)
-            opts="-b -v -h --verbose --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --etrn-hosts --defaults --retry-for --help"
+            opts="-b -v -h --verbose --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --netrc --auth-plaintext --etrn-hosts --defaults --retry-for --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,10 @@ _smtpbox() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netrc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

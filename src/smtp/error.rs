@@ -9,6 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::auth::Mechanism;
 use super::reply::Reply;
 
 /// The step of the dialogue that failed.
@@ -28,6 +29,9 @@ pub enum Phase {
     StartTls,
     /// The TLS handshake after `STARTTLS`.
     TlsHandshake,
+    /// `AUTH` (RFC 4954) with this mechanism, its challenges and replies;
+    /// `None` before one was chosen. Never names what was sent.
+    Auth(Option<Mechanism>),
     /// Any other command, named by its text (`ETRN a.test`).
     Command(String),
     /// `QUIT` and its reply.
@@ -44,6 +48,8 @@ impl fmt::Display for Phase {
             Phase::Helo => f.write_str("HELO"),
             Phase::StartTls => f.write_str("STARTTLS"),
             Phase::TlsHandshake => f.write_str("TLS handshake"),
+            Phase::Auth(None) => f.write_str("AUTH"),
+            Phase::Auth(Some(mechanism)) => write!(f, "AUTH {}", mechanism.name()),
             Phase::Command(command) => f.write_str(command),
             Phase::Quit => f.write_str("QUIT"),
         }
@@ -74,6 +80,9 @@ pub enum ErrorKind {
     PlaintextAfterStartTls,
     /// TLS set-up or handshake failure (certificate, protocol).
     Tls(String),
+    /// The server lacks what the dialogue needs (AUTH, a mechanism we
+    /// speak); says what.
+    NotOffered(String),
 }
 
 impl fmt::Display for ErrorKind {
@@ -91,7 +100,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::PlaintextAfterStartTls => {
                 f.write_str("server sent data before the TLS handshake (possible injection)")
             }
-            ErrorKind::Tls(reason) => f.write_str(reason),
+            ErrorKind::Tls(reason) | ErrorKind::NotOffered(reason) => f.write_str(reason),
         }
     }
 }
@@ -146,7 +155,7 @@ impl Error {
     /// which beats a timeout, which beats a refused connection.
     pub(crate) fn telling(&self) -> u8 {
         match &self.kind {
-            ErrorKind::Rejected(_) => 5,
+            ErrorKind::Rejected(_) | ErrorKind::NotOffered(_) => 5,
             ErrorKind::PlaintextAfterStartTls | ErrorKind::Tls(_) => 4,
             ErrorKind::Malformed(_)
             | ErrorKind::TooLong
@@ -203,5 +212,22 @@ mod tests {
         );
         assert_eq!(error.to_string(), "nowhere.invalid: lookup: no address");
         assert!(error.is_transient());
+    }
+
+    #[test]
+    fn auth_phase_names_the_mechanism_only() {
+        let error = Error::new(
+            "mx1.example",
+            Some("192.0.2.1:25".parse().expect("literal")),
+            Phase::Auth(Some(Mechanism::Plain)),
+            ErrorKind::Rejected(Reply {
+                code: 535,
+                text: "5.7.8 Authentication credentials invalid".into(),
+            }),
+        );
+        assert_eq!(
+            error.to_string(),
+            "mx1.example (192.0.2.1:25): AUTH PLAIN: 535 5.7.8 Authentication credentials invalid"
+        );
     }
 }

@@ -5,7 +5,8 @@
 //! - [`mx`]: a domain's mail servers (MX records, implicit and null MX).
 //! - [`race`]: Happy Eyeballs (RFC 8305) over a host's addresses.
 //! - [`session`]: one dialogue: greeting, EHLO/HELO, commands, STARTTLS,
-//!   QUIT, each phase under a deadline.
+//!   AUTH, QUIT, each phase under a deadline.
+//! - [`auth`]: SMTP AUTH's reply codes and the choice of SASL mechanism.
 //! - [`wire`]: the bounded, line-at-a-time stream under mail-send's
 //!   `SmtpClient`; [`stream`]: plain or TLS.
 //! - [`reply`]: pure reply interpretation and protocol constants.
@@ -13,6 +14,7 @@
 //! - [`transcript`]: the `-v` dialogue.
 //! - [`error`]: what failed, where, and what the server said.
 
+pub mod auth;
 pub mod error;
 pub mod mx;
 pub mod race;
@@ -27,6 +29,9 @@ pub mod wire;
 pub use error::{Error, ErrorKind, Phase};
 pub use reply::Reply;
 pub use session::{Hello, Limits, Session};
+
+/// RFC 4954 §3: the EHLO keyword that advertises AUTH (and its mechanisms).
+pub const EXT_AUTH: u32 = smtp_proto::EXT_AUTH;
 
 /// RFC 3207 §4: the EHLO keyword that advertises STARTTLS.
 pub const EXT_STARTTLS: u32 = smtp_proto::EXT_START_TLS;

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use super::auth::{AUTH_CONTINUE, AUTH_SUCCEEDED, CANCEL, MAX_CHALLENGES, Mechanism};
 use super::error::{Error, ErrorKind, Phase};
 use super::race::{CONNECTION_ATTEMPT_DELAY, race};
 use super::reply::{OK, Reply, SERVICE_READY};
@@ -25,6 +26,7 @@ use super::stream::Stream;
 use super::tls;
 use super::transcript::{Sink, Transcript};
 use super::wire::Wire;
+use crate::secret::wipe_string;
 
 type Client = SmtpClient<Wire<Stream>>;
 
@@ -83,8 +85,12 @@ pub enum StartTlsError {
 /// What the server said to our hello.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hello {
-    /// EHLO accepted, with smtp-proto's capability bits (`smtp_proto::EXT_*`).
-    Extended { capabilities: u32 },
+    /// EHLO accepted, with smtp-proto's capability bits (`smtp_proto::EXT_*`)
+    /// and the SASL mechanisms of its `AUTH` line (`smtp_proto::AUTH_*`).
+    Extended {
+        capabilities: u32,
+        auth_mechanisms: u64,
+    },
     /// EHLO refused, HELO accepted: no extensions are known to exist.
     Basic,
 }
@@ -93,7 +99,7 @@ impl Hello {
     /// Whether the server advertised the extension `capability`.
     pub fn supports(&self, capability: u32) -> bool {
         match self {
-            Hello::Extended { capabilities } => capabilities & capability != 0,
+            Hello::Extended { capabilities, .. } => capabilities & capability != 0,
             Hello::Basic => false,
         }
     }
@@ -188,6 +194,7 @@ impl Session {
         match ehlo {
             Ok(response) => Ok(Hello::Extended {
                 capabilities: response.capabilities,
+                auth_mechanisms: response.auth_mechanisms,
             }),
             Err(ErrorKind::Rejected(reply)) if reply.code >= 500 => {
                 let reply = self.exchange(Phase::Helo, &format!("HELO {name}")).await?;
@@ -205,6 +212,57 @@ impl Session {
     /// well-formed reply comes back; interpreting it is the caller's job.
     pub async fn command(&mut self, line: &str) -> Result<Reply, Error> {
         self.exchange(Phase::Command(line.to_owned()), line).await
+    }
+
+    /// `AUTH` with `mechanism` (RFC 4954): the initial response or the
+    /// server's challenges answered by mail-send's `Credentials::encode`,
+    /// until `235`. Any other reply is returned as the error
+    /// ([`Phase::Auth`], never what was sent); a challenge we cannot
+    /// answer, or too many, cancels the exchange (`*`) first. The
+    /// transcript shows these lines redacted, and the lines sent are wiped
+    /// from memory.
+    pub async fn authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        login: &str,
+        password: &str,
+    ) -> Result<(), Error> {
+        let phase = Phase::Auth(Some(mechanism));
+        let credentials = mail_send::Credentials::new(login, password);
+        let mut line = format!("AUTH {}", mechanism.name());
+        if mechanism.has_initial_response() {
+            let mut initial = credentials.encode(mechanism.bit(), "").unwrap_or_default();
+            line.push(' ');
+            line.push_str(&initial);
+            wipe_string(&mut initial);
+        }
+        for _ in 0..=MAX_CHALLENGES {
+            let reply = self.send_line(phase.clone(), &line).await;
+            wipe_string(&mut line);
+            let reply = reply?;
+            match reply.code {
+                AUTH_SUCCEEDED => return Ok(()),
+                AUTH_CONTINUE => match credentials.encode(mechanism.bit(), &reply.message) {
+                    Ok(answer) => line = answer,
+                    Err(_) => {
+                        return Err(self
+                            .cancel_auth(phase, "a challenge we cannot answer")
+                            .await);
+                    }
+                },
+                _ => {
+                    return Err(self.error(phase, ErrorKind::Rejected(Reply::from_response(reply))));
+                }
+            }
+        }
+        Err(self.cancel_auth(phase, "too many challenges").await)
+    }
+
+    /// Cancels an AUTH exchange (RFC 4954 §4: `*`, answered `501`); the
+    /// error to report.
+    async fn cancel_auth(&mut self, phase: Phase, why: &str) -> Error {
+        let _ = self.send_line(phase.clone(), CANCEL).await;
+        self.error(phase, ErrorKind::Malformed(why.to_owned()))
     }
 
     /// `STARTTLS`, then the TLS handshake with `connector`, verifying the
@@ -286,6 +344,18 @@ impl Session {
     }
 
     async fn exchange(&mut self, phase: Phase, line: &str) -> Result<Reply, Error> {
+        let response = self.send_line(phase, line).await?;
+        Ok(Reply::from_response(response))
+    }
+
+    /// Sends one line and reads the reply as smtp-proto parsed it. The
+    /// line as written is wiped from memory afterwards (it may be an AUTH
+    /// secret).
+    async fn send_line(
+        &mut self,
+        phase: Phase,
+        line: &str,
+    ) -> Result<smtp_proto::Response<String>, Error> {
         if line.contains(['\r', '\n']) {
             let kind = ErrorKind::Io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -294,13 +364,13 @@ impl Session {
             return Err(self.error(phase, kind));
         }
         self.refuse_unsolicited(phase.clone())?;
-        let command = format!("{line}\r\n");
-        step(&mut self.client, self.limits, async |c: &mut Client| {
+        let mut command = format!("{line}\r\n");
+        let response = step(&mut self.client, self.limits, async |c: &mut Client| {
             c.cmd(command.as_bytes()).await
         })
-        .await
-        .map(Reply::from_response)
-        .map_err(|kind| self.error(phase, kind))
+        .await;
+        wipe_string(&mut command);
+        response.map_err(|kind| self.error(phase, kind))
     }
 
     /// A server speaks only in reply to a command (RFC 5321 §4.2, RFC 2920

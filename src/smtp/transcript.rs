@@ -4,6 +4,11 @@
 //! While several addresses of one host race (Happy Eyeballs), each attempt
 //! holds its lines; only the winner's are released to the sink, so `-v`
 //! shows one coherent dialogue.
+//!
+//! An AUTH exchange (RFC 4954) never reaches the sink as sent: whoever
+//! writes it, the `AUTH` line shows only its mechanism
+//! (`>>> AUTH PLAIN <redacted>`), and every client line after it is
+//! `>>> <redacted>` until the server answers with anything but `334`.
 
 use std::sync::Arc;
 
@@ -19,7 +24,12 @@ pub struct Transcript {
     sink: Option<Arc<dyn Sink>>,
     /// `Some` while lines are held back (a racing attempt).
     held: Option<Vec<String>>,
+    /// Inside an AUTH exchange: client lines are secrets.
+    in_auth: bool,
 }
+
+/// What replaces a secret in the transcript.
+pub const REDACTED: &str = "<redacted>";
 
 impl Transcript {
     /// Records nothing.
@@ -32,6 +42,7 @@ impl Transcript {
         Transcript {
             sink: Some(sink),
             held: None,
+            in_auth: false,
         }
     }
 
@@ -39,7 +50,11 @@ impl Transcript {
     /// `sink` is `None`.
     pub fn held(sink: Option<Arc<dyn Sink>>) -> Transcript {
         let held = sink.as_ref().map(|_| Vec::new());
-        Transcript { sink, held }
+        Transcript {
+            sink,
+            held,
+            in_auth: false,
+        }
     }
 
     /// Writes the held lines and goes live.
@@ -53,6 +68,10 @@ impl Transcript {
 
     /// A line received from the server (line end already removed).
     pub fn server(&mut self, bytes: &[u8]) {
+        // RFC 4954 §4: only 334 continues an exchange.
+        if self.in_auth && !bytes.starts_with(b"334") {
+            self.in_auth = false;
+        }
         if self.sink.is_some() {
             self.record(String::from_utf8_lossy(bytes).into_owned());
         }
@@ -60,8 +79,16 @@ impl Transcript {
 
     /// A command we sent (line end already removed).
     pub fn client(&mut self, bytes: &[u8]) {
+        let shown = if self.in_auth {
+            REDACTED.to_owned()
+        } else if let Some(shown) = auth_command(bytes) {
+            self.in_auth = true;
+            shown
+        } else {
+            String::from_utf8_lossy(bytes).into_owned()
+        };
         if self.sink.is_some() {
-            self.record(format!(">>> {}", String::from_utf8_lossy(bytes)));
+            self.record(format!(">>> {shown}"));
         }
     }
 
@@ -79,6 +106,28 @@ impl Transcript {
             (None, None) => {}
         }
     }
+}
+
+/// An `AUTH` command as the transcript shows it (`AUTH PLAIN <redacted>`
+/// when it carries an initial response, else `AUTH LOGIN`); `None` for any
+/// other command.
+pub fn auth_command(line: &[u8]) -> Option<String> {
+    let verb = line.get(..5)?;
+    if !verb.eq_ignore_ascii_case(b"AUTH ") {
+        return None;
+    }
+    let rest = &line[5..];
+    let mut words = rest.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let mechanism = words.next().unwrap_or_default();
+    let mechanism: String = String::from_utf8_lossy(mechanism)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(20)
+        .collect();
+    Some(match words.next() {
+        Some(_) => format!("AUTH {mechanism} {REDACTED}"),
+        None => format!("AUTH {mechanism}"),
+    })
 }
 
 #[cfg(test)]
@@ -116,5 +165,49 @@ mod tests {
         let mut transcript = Transcript::live(sink.clone());
         transcript.server(b"220 \xff");
         assert_eq!(*sink.0.lock().expect("test mutex"), ["220 \u{fffd}"]);
+    }
+
+    #[test]
+    fn auth_exchanges_are_redacted() {
+        let sink = Arc::new(Collect::default());
+        let mut transcript = Transcript::live(sink.clone());
+        transcript.client(b"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+        transcript.server(b"535 5.7.8 no");
+        transcript.client(b"auth login");
+        transcript.server(b"334 VXNlcm5hbWU6");
+        transcript.client(b"dGlt");
+        transcript.server(b"334 UGFzc3dvcmQ6");
+        transcript.client(b"dGFuc3RhYWZ0YW5zdGFhZg==");
+        transcript.server(b"235 2.7.0 ok");
+        transcript.client(b"ETRN a.test");
+        assert_eq!(
+            *sink.0.lock().expect("test mutex"),
+            [
+                ">>> AUTH PLAIN <redacted>",
+                "535 5.7.8 no",
+                ">>> AUTH login",
+                "334 VXNlcm5hbWU6",
+                ">>> <redacted>",
+                "334 UGFzc3dvcmQ6",
+                ">>> <redacted>",
+                "235 2.7.0 ok",
+                ">>> ETRN a.test",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_auth_commands_are_auth() {
+        assert_eq!(auth_command(b"AUTHX y"), None);
+        assert_eq!(auth_command(b"ETRN AUTH"), None);
+        assert_eq!(auth_command(b"AUTH"), None);
+        assert_eq!(
+            auth_command(b"AUTH  CRAM-MD5"),
+            Some("AUTH CRAM-MD5".into())
+        );
+        assert_eq!(
+            auth_command(b"AUTH PL\x1bAIN secret"),
+            Some("AUTH PLAIN <redacted>".into())
+        );
     }
 }

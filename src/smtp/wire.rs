@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::reply::{LineCodeCheck, LineCodeError, MAX_REPLY_LEN, line_head};
 use super::transcript::Transcript;
+use crate::secret::wipe;
 
 /// Our own commands are short; a longer partial line is not remembered for
 /// the transcript.
@@ -185,8 +186,10 @@ impl<S> Wire<S> {
     fn echo_command(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             if byte == b'\n' {
-                let line = std::mem::take(&mut self.command);
+                let mut line = std::mem::take(&mut self.command);
                 self.transcript.client(trim_line_end(&line));
+                // It may have been an AUTH secret.
+                wipe(&mut line);
             } else if self.command.len() < MAX_COMMAND_ECHO {
                 self.command.push(byte);
             }

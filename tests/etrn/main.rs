@@ -17,6 +17,7 @@
 #[macro_use]
 mod support;
 
+mod auth;
 mod boot;
 mod etrn_hosts;
 mod session;

@@ -18,6 +18,7 @@ mod checks {
     pub mod defaults_file;
     pub mod etrn_hosts;
     pub mod names;
+    pub mod netrc;
     pub mod policy;
     pub mod reply_stream;
     pub mod sendmail_cf;
@@ -28,6 +29,7 @@ mod board;
 mod cache_file;
 mod defaults_file;
 mod etrn_hosts;
+mod netrc;
 mod policy;
 mod reply;
 mod reply_stream;
