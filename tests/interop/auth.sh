@@ -38,8 +38,8 @@ netrc() {
 auth_checks() {
     local name=$1 port=$2 log=$3 evid=$4 refusal=$5 off
     off=$(logsize "$log")
-    check "$name: etrn without credentials is refused" 1 \
-        "${ETRN[@]}" -v --ca-file "$TLS/server.pem" --helo $HELO --port "$port" 127.0.0.1 $DOMAIN
+    check "$name: etrn without credentials (TLS verified) is refused" 1 \
+        "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port "$port" 127.0.0.1 $DOMAIN
     keep "$name.noauth"
     if wait_log "$log" "$off" 5 "$refusal"; then
         ok "$name: its log shows the unauthenticated ETRN refused"
@@ -91,27 +91,30 @@ auth_checks() {
     sleep 1.2
 }
 
-# Postfix: Cyrus SASL with a sasldb of one user (PLAIN, LOGIN, CRAM-MD5)
+# Postfix: Cyrus SASL with a sasldb of one user (PLAIN, LOGIN, CRAM-MD5).
+# Debian's Postfix reads smtpd.conf from $config_directory/sasl whatever
+# cyrus_sasl_config_path says: the set-up lives there.
 start_postfix_auth() {
     local dir=$STATE/postfix-auth
-    mkdir -p "$dir/sasl"
+    local sasl=$dir/conf/sasl
+    mkdir -p "$sasl"
     printf '%s' "$AUTH_PASSWORD" |
-        saslpasswd2 -p -c -f "$dir/sasl/sasldb2" -u postfix-auth.mta.test "$AUTH_USER" || return 1
-    chown postfix "$dir/sasl/sasldb2"
-    chmod 600 "$dir/sasl/sasldb2"
-    cat >"$dir/sasl/smtpd.conf" <<EOF
+        saslpasswd2 -p -c -f "$sasl/sasldb2" -u postfix-auth.mta.test "$AUTH_USER" || return 1
+    chown postfix "$sasl/sasldb2"
+    chmod 600 "$sasl/sasldb2"
+    cat >"$sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb
 mech_list: PLAIN LOGIN CRAM-MD5
-sasldb_path: $dir/sasl/sasldb2
+sasldb_path: $sasl/sasldb2
 EOF
-    chmod 755 "$dir/sasl"
+    chmod 755 "$sasl"
     PA_STARTED=1
     postfix_instance "$dir" $PA_PORT postfix-auth.mta.test "
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = cyrus
 smtpd_sasl_path = smtpd
-cyrus_sasl_config_path = $dir/sasl
+cyrus_sasl_config_path = $sasl
 smtpd_sasl_local_domain = postfix-auth.mta.test
 smtpd_tls_auth_only = yes
 smtpd_etrn_restrictions = permit_sasl_authenticated, reject"

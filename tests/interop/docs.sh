@@ -113,6 +113,38 @@ write_docs() {
             [ -n "$v6reply" ] || v6reply=$(tail -n1 "$f.v6.txt")
             echo "| $name | $ca | $other | \`$v6reply\` | $(cat "$f.v6.txt.rc") |"
         done
+        if [ -f "$STATE/transcripts/postfix-auth.auth.txt" ] || [ -f "$STATE/transcripts/exim-auth.auth.txt" ]; then
+            echo
+            echo "## ETRN after SMTP AUTH"
+            echo
+            echo "Postfix (port $PA_PORT: Cyrus SASL with a sasldb, \`smtpd_tls_auth_only = yes\`,"
+            echo "\`smtpd_etrn_restrictions = permit_sasl_authenticated, reject\`) and Exim (port"
+            echo "$XA_PORT: plaintext and CRAM-MD5 authenticators offered inside TLS, \`acl_smtp_etrn\`:"
+            echo "\`accept authenticated = *\`, else deny). \`etrn -v --netrc FILE --ca-file"
+            echo "server.pem --port PORT 127.0.0.1 client.test\`, FILE a 0600 netrc with"
+            echo "\`machine 127.0.0.1\`; each accepted ETRN was followed by a new delivery attempt"
+            echo "in the MTA's log:"
+            echo
+            echo "| MTA | credentials | AUTH | reply to ETRN or AUTH | exit |"
+            echo "| --- | --- | --- | --- | --- |"
+            for name in postfix-auth:Postfix exim-auth:Exim; do
+                for form in noauth:"none (TLS verified)" auth:right badauth:"wrong password"; do
+                    f=$STATE/transcripts/${name%%:*}.${form%%:*}.txt
+                    [ -f "$f" ] || continue
+                    local mech last
+                    mech=$(sed -n 's/^>>> AUTH \([A-Z0-9-]*\).*/\1/p' "$f" | head -n1)
+                    last=$(awk '/^>>> (ETRN|AUTH|<redacted>)/ { getline; r = $0 } END { print r }' "$f")
+                    echo "| ${name#*:} | ${form#*:} | ${mech:--} | \`$last\` | $(cat "$f.rc") |"
+                done
+            done
+            echo
+            echo "What Postfix and Exim logged for the ETRN without credentials:"
+            echo
+            echo '```'
+            grep -h 'reject: ETRN' "$STATE/postfix-auth/maillog" 2>/dev/null | head -n1 | sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //'
+            grep -h 'rejected ETRN' "$STATE/exim-auth/log/mainlog" 2>/dev/null | head -n1 | sed -E 's/^[0-9-]{10} [0-9:]{8} //'
+            echo '```'
+        fi
         if [ -f "$STATE/transcripts/postfix.nohosts.txt" ]; then
             echo
             echo "## No client hosts (names from the generated sendmail.cf), against Postfix"
