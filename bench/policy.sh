@@ -37,6 +37,14 @@ grep -q ready "$TMP/server.out" || { echo "instant_server not ready" >&2; exit 1
 
 printf 'nameserver 127.0.53.53\noptions timeout:1 attempts:1\n' >"$TMP/resolv.conf"
 printf '127.0.0.1 localhost\n' >"$TMP/hosts"
-unshare -m --propagation private sh -c \
-    'mount --bind "$1/resolv.conf" /etc/resolv.conf && mount --bind "$1/hosts" /etc/hosts && shift && exec "$@"' \
+# The namespace also gets a private /dev (a tmpfs with the usual device
+# nodes) so the bench can make /dev/log appear and disappear: deferrals are
+# timed with and without a syslog receiver there.
+unshare -m --propagation private sh -c '
+    mount --bind "$1/resolv.conf" /etc/resolv.conf
+    mount --bind "$1/hosts" /etc/hosts
+    mount -t tmpfs -o mode=755 bench-dev /dev
+    mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5
+    mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9
+    shift; exec "$@"' \
     sh "$TMP" "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
