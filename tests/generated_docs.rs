@@ -28,7 +28,7 @@ fn generated_files_are_up_to_date() {
 #[test]
 fn manual_pages_render_without_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for page in ["smtpbox.1", "smtpdcheck.1", "etrn.8"] {
+    for page in ["smtpbox.1", "smtpdcheck.1", "etrn.8", "check_mx.1"] {
         let path = root.join("packaging/man").join(page);
         let output = Command::new("man")
             .args(["--warnings", "-l"])
