@@ -134,6 +134,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn subject_issuer_and_not_after_are_read() {
+        let mut params = rcgen::CertificateParams::new(vec!["mx.test".to_owned()]).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "mx.test");
+        params.not_after = time::OffsetDateTime::from_unix_timestamp(1_900_000_000).expect("time");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let certificate = params.self_signed(&key).expect("certificate");
+        let read = read(certificate.der()).expect("readable");
+        assert_eq!(read.subject, "CN=mx.test");
+        assert_eq!(read.issuer, "CN=mx.test");
+        assert_eq!(read.not_after, 1_900_000_000);
+        assert_eq!(read.not_after_text, "2030-03-17T17:46:40Z");
+    }
+
+    #[test]
     fn garbage_is_not_a_certificate() {
         let der = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
         assert!(read(&der).is_err());

@@ -183,8 +183,19 @@ pub fn evaluate(
             addresses,
         });
     }
-    let status = worst(verdicts.iter().map(|h| h.status));
-    let summary = summary(hosts, &verdicts, domain, up);
+    // Every host up, and still fewer than --min-up: the domain has too few.
+    let too_few = (up == hosts.len() && up < thresholds.min_up).then(|| Problem {
+        status: Status::Critical,
+        subject: format!("only {}", count(up, "MX host", "MX hosts")),
+        text: format!("where --min-up wants {}", thresholds.min_up),
+    });
+    let status = worst(
+        verdicts
+            .iter()
+            .map(|h| h.status)
+            .chain(too_few.iter().map(|p| p.status)),
+    );
+    let summary = summary(hosts, &verdicts, too_few.as_ref(), domain, up);
     let perfdata = perfdata(hosts, &verdicts, thresholds, up);
     Verdict {
         status,
@@ -313,10 +324,11 @@ fn judge_address(
 fn summary(
     hosts: &[HostFacts],
     verdicts: &[HostVerdict],
+    too_few: Option<&Problem>,
     domain: Option<&str>,
     up: usize,
 ) -> String {
-    let mut problems: Vec<&Problem> = Vec::new();
+    let mut problems: Vec<&Problem> = too_few.into_iter().collect();
     for verdict in verdicts {
         problems.extend(&verdict.lookup_problem);
         for address in &verdict.addresses {
@@ -341,8 +353,12 @@ fn summary(
         .flat_map(|h| &h.addresses)
         .filter_map(|a| a.days_left)
         .min();
-    if let Some(days) = soonest {
-        counts.push_str(&format!(", first certificate expiry in {days} days"));
+    match soonest {
+        Some(days) if days < 0 => {
+            counts.push_str(&format!(", a certificate expired {} days ago", -days))
+        }
+        Some(days) => counts.push_str(&format!(", first certificate expiry in {days} days")),
+        None => {}
     }
     parts.push(counts);
     parts.join("; ")
@@ -645,6 +661,16 @@ mod tests {
                 thresholds(),
                 Status::Warning,
                 "ghost down at lookup: no address",
+            ),
+            (
+                "fewer hosts than --min-up, all up: CRITICAL",
+                vec![host("mx1", vec![healthy("192.0.2.1", 90)])],
+                Thresholds {
+                    min_up: 2,
+                    ..thresholds()
+                },
+                Status::Critical,
+                "only 1 MX host where --min-up wants 2",
             ),
             (
                 "nothing to check",
