@@ -57,7 +57,10 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
     assert!(version.stdout.starts_with("smtpdcheck "), "{version:?}");
     let help = run_link(&destdir.join("usr/sbin/etrn"), &["--help"]);
     assert_eq!(help.status, Some(0), "{help:?}");
-    let plugin = run_link(&destdir.join("usr/lib/nagios/plugins/check_mx"), &["--version"]);
+    let plugin = run_link(
+        &destdir.join("usr/lib/nagios/plugins/check_mx"),
+        &["--version"],
+    );
     assert_eq!(plugin.status, Some(0), "{plugin:?}");
     assert!(plugin.stdout.starts_with("check_mx "), "{plugin:?}");
     let unit = std::fs::read_to_string(destdir.join("etc/systemd/system/smtpbox-etrn.service"))

@@ -260,3 +260,75 @@ struct JsonCertificate<'a> {
     not_after: &'a str,
     days_left: Option<i64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check_mx::evaluate::{Thresholds, evaluate};
+    use crate::check_mx::facts::{Failure, HostFacts};
+
+    fn report(reply: &str) -> Report {
+        let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
+        address.reached = Stage::Greeting;
+        address.failure = Some(Failure {
+            message: reply.to_owned(),
+            timed_out: false,
+        });
+        let hosts = vec![HostFacts {
+            name: "mx.test".into(),
+            preference: Some(10),
+            lookup_failure: None,
+            addresses: vec![address],
+        }];
+        let thresholds = Thresholds {
+            greeting_warn: None,
+            greeting_crit: None,
+            cert_warn_days: 21,
+            cert_crit_days: 7,
+            min_up: 1,
+            require_tls: false,
+        };
+        let verdict = evaluate(&hosts, Some("d.test"), &thresholds, 0);
+        Report {
+            domain: Some("d.test".into()),
+            source: Source::Listed,
+            port: 25,
+            error: None,
+            hosts,
+            verdict,
+        }
+    }
+
+    #[test]
+    fn a_server_cannot_start_the_perfdata_early() {
+        let text = text(&report("554 a|b='1'"));
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(first.matches('|').count(), 1, "{text}");
+        assert!(first.starts_with("MX CRITICAL - mx.test[192.0.2.1] down at greeting: 554 a/b="));
+        assert!(
+            !text.lines().nth(1).unwrap_or_default().contains('|'),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_line_per_address_after_the_first() {
+        let text = text(&report("554 no"));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(
+            lines[1],
+            "mx.test[192.0.2.1] (MX 10): CRITICAL - down at greeting: 554 no"
+        );
+    }
+
+    #[test]
+    fn json_is_one_object_on_one_line() {
+        let json = json(&report("554 no"));
+        assert_eq!(json.lines().count(), 1);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(value["status"], "CRITICAL");
+        assert_eq!(value["hosts"][0]["addresses"][0]["reached"], "greeting");
+        assert_eq!(value["hosts"][0]["preference"], 10);
+    }
+}
