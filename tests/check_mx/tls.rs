@@ -156,3 +156,36 @@ fn a_certificate_expiring_in_5_days_warns_at_crit_3_and_is_critical_at_crit_7() 
         plugin(&run);
     }
 }
+
+#[test]
+fn a_broken_handshake_warns_and_a_stalled_one_times_out() {
+    // (behaviour after the 220 to STARTTLS, options, status, summary)
+    let rows: [(StartTls, &[&str], i32, &str); 3] = [
+        (
+            StartTls::Garbage,
+            &["-t", "5"],
+            1,
+            "127.0.0.1 TLS failed: TLS handshake: ",
+        ),
+        (
+            StartTls::Garbage,
+            &["-t", "5", "--require-tls"],
+            2,
+            "127.0.0.1 TLS failed",
+        ),
+        (
+            StartTls::Stall,
+            &["-t", "1"],
+            2,
+            "127.0.0.1 timed out at STARTTLS",
+        ),
+    ];
+    for (behaviour, args, status, summary) in rows {
+        eprintln!("row: {args:?} {summary}");
+        let server = TestServer::starttls(behaviour);
+        let run = check_local(&server, args);
+        let output = assert_plugin(&run, status, summary);
+        assert_eq!(output.metric("127.0.0.1 tls"), None, "{run:#?}");
+        assert_within(&run, Duration::from_secs(7));
+    }
+}
