@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs smtpbox where dpkg is not used: the binary, the applet links,
-# manual pages, shell completions, the MTA recipes (share/doc/smtpbox/examples),
-# the boot unit and /etc/default/smtpbox.
+# manual pages, shell completions, the MTA and monitoring examples
+# (share/doc/smtpbox/examples), the boot unit and /etc/default/smtpbox.
 #
 #   packaging/install.sh [--uninstall]
 #   PREFIX=/usr/local (default)  DESTDIR= (staging root, default none)
@@ -78,10 +78,12 @@ install_all() {
     put 755 "$binary" "$PREFIX/bin/smtpbox"
     link smtpbox "$PREFIX/bin/smtpdcheck"
     link ../bin/smtpbox "$PREFIX/sbin/etrn"
+    link ../../../bin/smtpbox "$PREFIX/lib/nagios/plugins/check_mx"
     put 644 "$here/man/smtpbox.1" "$PREFIX/share/man/man1/smtpbox.1"
     put 644 "$here/man/smtpdcheck.1" "$PREFIX/share/man/man1/smtpdcheck.1"
     put 644 "$here/man/etrn.8" "$PREFIX/share/man/man8/etrn.8"
-    for name in smtpbox smtpdcheck etrn; do
+    put 644 "$here/man/check_mx.1" "$PREFIX/share/man/man1/check_mx.1"
+    for name in smtpbox smtpdcheck etrn check_mx; do
         put 644 "$here/completions/$name.bash" "$PREFIX/share/bash-completion/completions/$name"
         put 644 "$here/completions/_$name" "$PREFIX/share/zsh/site-functions/_$name"
         put 644 "$here/completions/$name.fish" "$PREFIX/share/fish/vendor_completions.d/$name.fish"

@@ -15,8 +15,13 @@ pub type AppletResult = Result<u8, AppletError>;
 /// Why an applet stopped before it could give its contract's answer.
 #[derive(Debug)]
 pub enum AppletError {
-    /// From clap: a usage error, or the text of `--help`/`--version`.
-    CommandLine(clap::Error),
+    /// From clap: a usage error, or the text of `--help`/`--version`;
+    /// `usage_status` is the exit status of a usage error (see
+    /// [`AppletError::with_usage_status`]).
+    CommandLine {
+        error: clap::Error,
+        usage_status: u8,
+    },
     /// Anything else: one line for stderr, and the exit status.
     Failed { status: u8, message: String },
 }
@@ -35,11 +40,27 @@ impl AppletError {
         }
     }
 
+    /// The same error, but a command-line usage error exits with `status`
+    /// instead of [`exit::USAGE`] (a monitoring plugin's usage error is
+    /// UNKNOWN); `--help` and `--version` still exit 0.
+    pub fn with_usage_status(self, status: u8) -> AppletError {
+        match self {
+            AppletError::CommandLine { error, .. } => AppletError::CommandLine {
+                error,
+                usage_status: status,
+            },
+            other => other,
+        }
+    }
+
     /// The exit status it stands for.
     pub fn status(&self) -> u8 {
         match self {
-            AppletError::CommandLine(err) if err.use_stderr() => exit::USAGE,
-            AppletError::CommandLine(_) => exit::SUCCESS,
+            AppletError::CommandLine {
+                error,
+                usage_status,
+            } if error.use_stderr() => *usage_status,
+            AppletError::CommandLine { .. } => exit::SUCCESS,
             AppletError::Failed { status, .. } => *status,
         }
     }
@@ -49,8 +70,8 @@ impl AppletError {
     pub fn report(self, reporter: &Reporter) -> u8 {
         let status = self.status();
         match self {
-            AppletError::CommandLine(err) => {
-                let _ = err.print();
+            AppletError::CommandLine { error, .. } => {
+                let _ = error.print();
             }
             AppletError::Failed { message, .. } => reporter.error(message),
         }
@@ -59,15 +80,18 @@ impl AppletError {
 }
 
 impl From<clap::Error> for AppletError {
-    fn from(err: clap::Error) -> AppletError {
-        AppletError::CommandLine(err)
+    fn from(error: clap::Error) -> AppletError {
+        AppletError::CommandLine {
+            error,
+            usage_status: exit::USAGE,
+        }
     }
 }
 
 impl Display for AppletError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppletError::CommandLine(err) => write!(f, "{}", err.kind()),
+            AppletError::CommandLine { error, .. } => write!(f, "{}", error.kind()),
             AppletError::Failed { message, .. } => f.write_str(message),
         }
     }

@@ -2,14 +2,14 @@
 //! scripts, init systems and monitoring read. Applets and the dispatcher
 //! return these names; no other file spells an exit status as a number.
 //!
-//! | status | smtpdcheck           | etrn                              | smtpbox            |
-//! |--------|----------------------|-----------------------------------|--------------------|
-//! | 0      | none available       | every ETRN accepted               | done               |
-//! | 1      | a server is up       | ETRN or AUTH refused/unsupported  | --install failed   |
-//! | 2      | usage, system error  | usage, configuration, bad --netrc | usage              |
-//! | 3      |                      | unreachable, TLS failed           |                    |
-//! | 101    | panic (a bug)        | panic (a bug)                     | panic (a bug)      |
-//! | 127    |                      |                                   | applet not found   |
+//! | status | smtpdcheck          | etrn                              | check_mx        | smtpbox          |
+//! |--------|---------------------|-----------------------------------|-----------------|------------------|
+//! | 0      | none available      | every ETRN accepted               | OK              | done             |
+//! | 1      | a server is up      | ETRN or AUTH refused/unsupported  | WARNING         | --install failed |
+//! | 2      | usage, system error | usage, configuration, bad --netrc | CRITICAL        | usage            |
+//! | 3      |                     | unreachable, TLS failed           | UNKNOWN (usage) |                  |
+//! | 101    | panic (a bug)       | panic (a bug)                     | panic (a bug)   | panic (a bug)    |
+//! | 127    |                     |                                   |                 | applet not found |
 
 /// Done: `--help`, `--version`, `--list`, a completed `--install`.
 pub const SUCCESS: u8 = 0;
@@ -45,6 +45,22 @@ pub mod etrn {
     /// `--starttls require`, or by credentials for the server) and failed,
     /// or the system could not run the dialogue at all.
     pub const UNREACHABLE: u8 = 3;
+}
+
+/// check_mx: the Monitoring Plugins contract (development guidelines,
+/// "Plugin Return Codes"). Its usage errors are UNKNOWN, not [`USAGE`].
+pub mod check_mx {
+    /// Every MX host up and every check within its thresholds.
+    pub const OK: u8 = 0;
+    /// Above a warning threshold, or some MX host or address down while
+    /// at least `--min-up` hosts are up.
+    pub const WARNING: u8 = 1;
+    /// Above a critical threshold, fewer than `--min-up` MX hosts up, or a
+    /// check cut short by `--timeout`.
+    pub const CRITICAL: u8 = 2;
+    /// Nothing could be checked: a usage error, a failed MX lookup, a null
+    /// MX.
+    pub const UNKNOWN: u8 = 3;
 }
 
 /// The multicall entry `smtpbox` itself.

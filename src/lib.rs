@@ -5,12 +5,12 @@
 //! A run flows top-down through four layers:
 //!
 //! - [`dispatch`]: the argv\[0\] step. Picks an applet by the name the binary
-//!   was called under (`smtpdcheck`, `etrn`) or by `smtpbox APPLET ...`,
+//!   was called under (`smtpdcheck`, `etrn`, `check_mx`) or by `smtpbox APPLET ...`,
 //!   implements `--list`, `--list-full` and `--install`, and reports an
 //!   applet's error in one place.
 //! - [`registry`]: the applet table, the single place an applet is
 //!   registered.
-//! - the applets ([`smtpdcheck`], [`etrn`], from `applets/<name>/`): each
+//! - the applets ([`smtpdcheck`], [`etrn`], [`check_mx`], from `applets/<name>/`): each
 //!   owns its command line, its contract and its pure decision logic.
 //! - the shared core: [`applet`] (what `run` returns), [`exit`] (every exit
 //!   status), [`report`] (every line printed), [`names`] (host names, IP
@@ -34,6 +34,8 @@ pub mod secret;
 pub mod smtp;
 
 // The applets, mounted from `applets/` (the only `#[path]` lines).
+#[path = "../applets/check_mx/mod.rs"]
+pub mod check_mx;
 #[path = "../applets/etrn/mod.rs"]
 pub mod etrn;
 #[path = "../applets/smtpdcheck/mod.rs"]

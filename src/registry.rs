@@ -9,7 +9,7 @@ use clap::CommandFactory;
 
 use crate::applet::AppletResult;
 use crate::report::Reporter;
-use crate::{etrn, smtpdcheck};
+use crate::{check_mx, etrn, smtpdcheck};
 
 /// One applet: what the dispatcher, `--list`, `--install` and the generated
 /// documentation need to know about it.
@@ -32,6 +32,14 @@ pub struct Applet {
 
 /// Every applet, sorted by name (a unit test keeps it so).
 pub const APPLETS: &[Applet] = &[
+    Applet {
+        name: "check_mx",
+        summary: "check every MX host of a domain: greeting, STARTTLS, certificate (Nagios plugin)",
+        install_dir: "usr/lib/nagios/plugins",
+        man_section: 1,
+        command: check_mx::Cli::command,
+        run: check_mx::run,
+    },
     Applet {
         name: "etrn",
         summary: "ask a mail server to flush its queue for some hosts (RFC 1985)",

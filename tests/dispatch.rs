@@ -40,7 +40,7 @@ fn run_as(name: &str, args: &[&str]) -> Run {
 // The multicall entry, and links named after an applet
 // ---------------------------------------------------------------------------
 
-const APPLETS: &str = "etrn\nsmtpdcheck\n";
+const APPLETS: &str = "check_mx\netrn\nsmtpdcheck\n";
 const NOT_FOUND: &str = "nosuch: applet not found\n";
 const VERSION: &str = concat!("smtpbox ", env!("CARGO_PKG_VERSION"), "\n");
 
@@ -52,7 +52,7 @@ run_table! { smtpbox;
         ["--list"] => exits(0), stdout_is(APPLETS), stderr_is("");
     }
     list_full_prints_install_paths {
-        ["--list-full"] => exits(0), stdout_is("usr/sbin/etrn\nusr/bin/smtpdcheck\n");
+        ["--list-full"] => exits(0), stdout_is("usr/lib/nagios/plugins/check_mx\nusr/sbin/etrn\nusr/bin/smtpdcheck\n");
     }
     list_with_extra_argument_is_a_usage_error {
         ["--list", "extra"] => exits(2), stdout_is("");
@@ -64,9 +64,9 @@ run_table! { smtpbox;
         ["--version"] => exits(0), stdout_starts("smtpbox "), stdout_is(VERSION);
         ["-V"] => exits(0), stdout_starts("smtpbox ");
     }
-    help_lists_both_applets {
+    help_lists_every_applet {
         ["--help"] => exits(0), stdout_has("Usage: smtpbox"), |run: &Run| {
-            for applet in ["etrn", "smtpdcheck"] {
+            for applet in ["check_mx", "etrn", "smtpdcheck"] {
                 let listed = run.stdout.lines().any(|l| l.trim_start().starts_with(applet));
                 assert!(listed, "{applet} listed: {run:?}");
             }
@@ -75,6 +75,7 @@ run_table! { smtpbox;
     help_for_an_applet_prints_its_usage {
         ["--help", "smtpdcheck"] => exits(0), stdout_has("Usage: smtpdcheck"), stdout_has("--stop");
         ["--help", "etrn"] => exits(0), stdout_has("Usage: etrn");
+        ["--help", "check_mx"] => exits(0), stdout_has("Usage: check_mx"), stdout_has("--cert-warn");
     }
     help_for_an_unknown_applet_is_127 {
         ["--help", "nosuch"] => exits(127), stderr_is(NOT_FOUND);
@@ -141,7 +142,7 @@ fn assert_installs(dir: &TempDir, symbolic: bool, runs: &str) -> Run {
     let args = [args, &[dir.arg()]].concat();
     let run = smtpbox(&args);
     assert_eq!(run.status, Some(0), "{run:?}");
-    for applet in ["etrn", "smtpdcheck"] {
+    for applet in ["check_mx", "etrn", "smtpdcheck"] {
         let link = dir.join(applet);
         let meta = fs::symlink_metadata(&link).expect("link created");
         if symbolic {
@@ -164,7 +165,7 @@ fn install_makes_hard_links_and_is_idempotent() {
     let dir = install_dir("hard");
     let again = assert_installs(&dir, false, "smtpdcheck");
     assert_eq!(again.stderr, "");
-    for applet in ["etrn", "smtpdcheck"] {
+    for applet in ["check_mx", "etrn", "smtpdcheck"] {
         assert!(same_file(&dir.join(applet), &smtpbox_bin()));
     }
 }

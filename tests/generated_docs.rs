@@ -28,7 +28,7 @@ fn generated_files_are_up_to_date() {
 #[test]
 fn manual_pages_render_without_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for page in ["smtpbox.1", "smtpdcheck.1", "etrn.8"] {
+    for page in ["smtpbox.1", "smtpdcheck.1", "etrn.8", "check_mx.1"] {
         let path = root.join("packaging/man").join(page);
         let output = Command::new("man")
             .args(["--warnings", "-l"])
@@ -47,23 +47,19 @@ fn manual_pages_render_without_warnings() {
     }
 }
 
-/// The README's recipes show the files shipped under
-/// `/usr/share/doc/smtpbox/examples/` (and run by the interop tests): every
-/// line of an example that is not a comment appears in the README.
+/// The README's MTA recipes show the files shipped under
+/// `/usr/share/doc/smtpbox/examples/` (and run as shipped by the interop
+/// tests): every line of those examples that is not a comment appears in
+/// the README. (The monitoring examples are only named there.)
 #[test]
 fn readme_recipes_match_the_shipped_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let readme_lines: Vec<&str> = readme.lines().map(str::trim).collect();
-    let examples = std::fs::read_dir(root.join("packaging/examples")).expect("examples");
     let mut checked = 0;
-    for entry in examples {
-        let path = entry.expect("examples entry").path();
+    for name in ["postfix-master.cf", "postfix-main.cf", "exim-acl.conf"] {
+        let path = root.join("packaging/examples").join(name);
         let text = std::fs::read_to_string(&path).expect("example");
-        let name = path.file_name().expect("file name").to_string_lossy();
-        if !readme.contains(&*name) {
-            continue; // not a README recipe (e.g. a monitoring definition)
-        }
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
                 continue;

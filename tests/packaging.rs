@@ -34,6 +34,11 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
         "usr/bin/smtpbox",
         "usr/bin/smtpdcheck",
         "usr/sbin/etrn",
+        "usr/lib/nagios/plugins/check_mx",
+        "usr/share/man/man1/check_mx.1",
+        "usr/share/bash-completion/completions/check_mx",
+        "usr/share/doc/smtpbox/examples/check_mx-icinga2.conf",
+        "usr/share/doc/smtpbox/examples/check_mx-nagios.cfg",
         "usr/share/man/man1/smtpbox.1",
         "usr/share/man/man1/smtpdcheck.1",
         "usr/share/man/man8/etrn.8",
@@ -55,6 +60,12 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
     assert!(version.stdout.starts_with("smtpdcheck "), "{version:?}");
     let help = run_link(&destdir.join("usr/sbin/etrn"), &["--help"]);
     assert_eq!(help.status, Some(0), "{help:?}");
+    let plugin = run_link(
+        &destdir.join("usr/lib/nagios/plugins/check_mx"),
+        &["--version"],
+    );
+    assert_eq!(plugin.status, Some(0), "{plugin:?}");
+    assert!(plugin.stdout.starts_with("check_mx "), "{plugin:?}");
     let unit = std::fs::read_to_string(destdir.join("etc/systemd/system/smtpbox-etrn.service"))
         .expect("unit");
     assert!(unit.contains("ExecStart=/usr/sbin/etrn --etrn-hosts"));

@@ -16,6 +16,9 @@ _smtpbox() {
             ",$1")
                 cmd="smtpbox"
                 ;;
+            smtpbox,check_mx)
+                cmd="smtpbox__subcmd__check_mx"
+                ;;
             smtpbox,etrn)
                 cmd="smtpbox__subcmd__etrn"
                 ;;
@@ -24,6 +27,9 @@ _smtpbox() {
                 ;;
             smtpbox,smtpdcheck)
                 cmd="smtpbox__subcmd__smtpdcheck"
+                ;;
+            smtpbox__subcmd__help,check_mx)
+                cmd="smtpbox__subcmd__help__subcmd__check_mx"
                 ;;
             smtpbox__subcmd__help,etrn)
                 cmd="smtpbox__subcmd__help__subcmd__etrn"
@@ -41,13 +47,87 @@ _smtpbox() {
 
     case "${cmd}" in
         smtpbox)
-            opts="-h --list --list-full --version --install --help etrn smtpdcheck help"
+            opts="-h --list --list-full --version --install --help check_mx etrn smtpdcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --install)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smtpbox__subcmd__check_mx)
+            opts="-H -p -4 -6 -w -c -t -h --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --ca-file --helo --timeout --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-up)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --helo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -113,8 +193,22 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__help)
-            opts="etrn smtpdcheck help"
+            opts="check_mx etrn smtpdcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smtpbox__subcmd__help__subcmd__check_mx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -29,9 +29,25 @@ complete -c smtpbox -n "__fish_smtpbox_needs_command" -l list
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -l list-full
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -l version
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -s h -l help -d 'Print help'
+complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "check_mx" -d 'Check every MX host of a domain: greeting, STARTTLS, certificate (a monitoring plugin)'
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'
 complete -c smtpbox -n "__fish_smtpbox_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s H -l host -d 'Check this host instead of the domain\'s MX hosts (repeatable)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s p -l port -d 'TCP port to check' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s w -l warning -d 'A greeting slower than this many seconds is WARNING' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s c -l critical -d 'A greeting slower than this many seconds is CRITICAL' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l cert-warn -d 'A certificate with fewer days left is WARNING' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l cert-crit -d 'A certificate with fewer days left (or expired) is CRITICAL' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l min-up -d 'Fewer MX hosts up than this is CRITICAL (more, but not all, is WARNING)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l ca-file -d 'Trust only the CA certificates in this PEM file, instead of the system\'s trust store' -r -F
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l helo -d 'Name to send in EHLO (default: this host\'s name)' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s t -l timeout -d 'Seconds for the whole run (lookups included); checks not done by then are CRITICAL' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 4 -d 'Check IPv4 addresses only'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 6 -d 'Check IPv6 addresses only'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l require-tls -d 'No STARTTLS, a refused or failed STARTTLS, or a certificate that does not verify is CRITICAL (else WARNING, and no STARTTLS is fine)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l json -d 'Print one JSON object (schema in check_mx(1)) instead of the plugin text'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s h -l help -d 'Print help'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l port -d 'TCP port of the servers' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l timeout -d 'Seconds each phase may take (connect, greeting, each reply, TLS handshake); fractions allowed; 0 means no limit' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l helo -d 'Name to send in EHLO (default: this host\'s canonical name)' -r
@@ -60,6 +76,7 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l no-cache 
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l postfix-policy -d 'Serve Postfix\'s policy protocol on stdin/stdout (spawn(8)): each RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain is up, else DUNNO; logs to syslog (mail), never to stderr'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s h -l help -d 'Print help'
-complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
-complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'
-complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from etrn smtpdcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from check_mx etrn smtpdcheck help" -f -a "check_mx" -d 'Check every MX host of a domain: greeting, STARTTLS, certificate (a monitoring plugin)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from check_mx etrn smtpdcheck help" -f -a "etrn" -d 'Ask a mail server to start delivering its queue for some hosts (RFC 1985)'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from check_mx etrn smtpdcheck help" -f -a "smtpdcheck" -d 'Check whether a more preferred SMTP server is available'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from check_mx etrn smtpdcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -111,6 +111,8 @@ pub struct Session {
     server: String,
     address: SocketAddr,
     limits: Limits,
+    /// The `220` greeting the server sent.
+    greeting: Reply,
 }
 
 impl Session {
@@ -144,19 +146,21 @@ impl Session {
         limits: Limits,
         transcript: Transcript,
     ) -> Result<Session, Error> {
-        let error = |phase, kind| Error::new(server, Some(address), phase, kind);
-        let tcp = match within(limits.deadline(), TcpStream::connect(address)).await {
-            Some(Ok(tcp)) => tcp,
-            Some(Err(err)) => return Err(error(Phase::Connect, ErrorKind::Io(err))),
-            None => {
-                return Err(error(
-                    Phase::Connect,
-                    ErrorKind::TimedOut(limits.named_limit()),
-                ));
-            }
-        };
-        // Commands are whole lines written at once; don't let Nagle hold them.
-        let _ = tcp.set_nodelay(true);
+        let tcp = connect(server, address, limits).await?;
+        Session::greet_over(server, tcp, address, limits, transcript).await
+    }
+
+    /// Reads the greeting on `tcp`, a connection [`connect`] made to
+    /// `address` (nothing is written before it); anything but `220` gets a
+    /// QUIT (RFC 5321 §3.1) and is returned as the error.
+    pub async fn greet_over(
+        server: &str,
+        tcp: TcpStream,
+        address: SocketAddr,
+        limits: Limits,
+        transcript: Transcript,
+    ) -> Result<Session, Error> {
+        let error = |kind| Error::new(server, Some(address), Phase::Greeting, kind);
         let mut client = SmtpClient {
             stream: Wire::new(Stream::Plain(tcp), transcript),
             timeout: NO_CLIENT_TIMEOUT,
@@ -164,23 +168,44 @@ impl Session {
         let greeting = step(&mut client, limits, async |c: &mut Client| c.read().await)
             .await
             .map(Reply::from_response)
-            .map_err(|kind| error(Phase::Greeting, kind))?;
-        let session = Session {
+            .map_err(error)?;
+        if greeting.code != SERVICE_READY {
+            let session = Session {
+                client,
+                server: server.to_owned(),
+                address,
+                limits,
+                greeting: greeting.clone(),
+            };
+            session.send_quit().await;
+            return Err(error(ErrorKind::Rejected(greeting)));
+        }
+        Ok(Session {
             client,
             server: server.to_owned(),
             address,
             limits,
-        };
-        if greeting.code != SERVICE_READY {
-            session.send_quit().await;
-            return Err(error(Phase::Greeting, ErrorKind::Rejected(greeting)));
-        }
-        Ok(session)
+            greeting,
+        })
     }
 
     /// The address this session talks to.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The server's `220` greeting.
+    pub fn greeting(&self) -> &Reply {
+        &self.greeting
+    }
+
+    /// The TLS version in use (`TLSv1.3`), `None` before STARTTLS.
+    pub fn tls_version(&self) -> Option<String> {
+        let Stream::Tls(tls) = self.client.stream.inner() else {
+            return None;
+        };
+        let version = tls.get_ref().1.protocol_version()?;
+        Some(format!("{version:?}").replace('_', "."))
     }
 
     /// `EHLO name`; when refused with 5xx (RFC 5321 §3.2), `HELO name`.
@@ -290,6 +315,7 @@ impl Session {
             server,
             address,
             limits,
+            greeting,
         } = self;
         let (stream, mut transcript) = client.stream.into_parts();
         let handshake_error = |kind| Error::new(&server, Some(address), Phase::TlsHandshake, kind);
@@ -309,6 +335,7 @@ impl Session {
                     server,
                     address,
                     limits,
+                    greeting,
                 });
             }
             Some(Err(err)) => ErrorKind::Tls(err.to_string()),
@@ -386,6 +413,25 @@ impl Session {
 
     fn error(&self, phase: Phase, kind: ErrorKind) -> Error {
         Error::new(&self.server, Some(self.address), phase, kind)
+    }
+}
+
+/// Opens a TCP connection to `address` (of `server`, for errors) within
+/// the limits.
+pub async fn connect(
+    server: &str,
+    address: SocketAddr,
+    limits: Limits,
+) -> Result<TcpStream, Error> {
+    let error = |kind| Error::new(server, Some(address), Phase::Connect, kind);
+    match within(limits.deadline(), TcpStream::connect(address)).await {
+        Some(Ok(tcp)) => {
+            // Commands are whole lines written at once; don't let Nagle hold them.
+            let _ = tcp.set_nodelay(true);
+            Ok(tcp)
+        }
+        Some(Err(err)) => Err(error(ErrorKind::Io(err))),
+        None => Err(error(ErrorKind::TimedOut(limits.named_limit()))),
     }
 }
 

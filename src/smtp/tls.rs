@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::TlsConnector;
@@ -53,6 +55,14 @@ pub fn connector(policy: &TlsPolicy) -> Result<TlsConnector, String> {
 
 /// A connector that trusts exactly the certificates in `ca_file`.
 fn connector_trusting(ca_file: &Path) -> Result<TlsConnector, String> {
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots_from(ca_file)?)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// The certificates in the PEM file `ca_file`, as trust anchors.
+fn roots_from(ca_file: &Path) -> Result<rustls::RootCertStore, String> {
     let pem = files::read(ca_file, MAX_CA_FILE_LEN).map_err(|error| error.to_string())?;
     let named = |err: &dyn std::fmt::Display| format!("{}: {err}", ca_file.display());
     let mut roots = rustls::RootCertStore::empty();
@@ -63,10 +73,26 @@ fn connector_trusting(ca_file: &Path) -> Result<TlsConnector, String> {
     if roots.is_empty() {
         return Err(format!("{}: no certificate found", ca_file.display()));
     }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(roots)
+}
+
+/// The verifier that decides whether a server's certificate is trusted
+/// for its name: the CAs in `ca_file`, else the system's trust store
+/// (rustls-platform-verifier). For callers that wrap it in their own.
+pub fn verifier(ca_file: Option<&Path>) -> Result<Arc<dyn ServerCertVerifier>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier: Arc<dyn ServerCertVerifier> = match ca_file {
+        Some(ca_file) => {
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots_from(ca_file)?), provider)
+                .build()
+                .map_err(|error| format!("{}: {error}", ca_file.display()))?
+        }
+        None => Arc::new(
+            rustls_platform_verifier::Verifier::new(provider)
+                .map_err(|error| format!("the system trust store: {error}"))?,
+        ),
+    };
+    Ok(verifier)
 }
 
 /// The name the certificate must match: the server's DNS name (also sent

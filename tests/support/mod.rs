@@ -34,7 +34,7 @@ pub use run::*;
 pub use script::*;
 pub use server::*;
 pub use starttls::*;
-pub use tls::Pki;
+pub use tls::{Leaf, Pki};
 
 use std::time::Duration;
 

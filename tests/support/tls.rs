@@ -44,9 +44,30 @@ pub struct Pki {
     pub config: Arc<rustls::ServerConfig>,
 }
 
+/// The server certificate a [`Pki`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// Signed by the CA, valid from a day ago for a year.
+    Valid,
+    /// Signed by the CA, its notAfter this many days from now (negative:
+    /// expired that many days ago).
+    ExpiresInDays(i64),
+    /// Signed by itself, not by the CA (the CA is still made, for
+    /// `--ca-file`).
+    SelfSigned,
+}
+
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
 impl Pki {
     /// A fresh CA and a leaf for `san` (an IP address or a DNS name).
     pub fn new(san: &str) -> Pki {
+        Pki::with_leaf(san, Leaf::Valid)
+    }
+
+    /// A fresh CA and a leaf for `san` made as `leaf` says.
+    pub fn with_leaf(san: &str, leaf: Leaf) -> Pki {
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
@@ -67,13 +88,33 @@ impl Pki {
 
         let mut leaf_params = CertificateParams::new(vec![san.to_owned()]).expect("leaf params");
         leaf_params.distinguished_name.push(DnType::CommonName, san);
-        leaf_params.use_authority_key_identifier_extension = true;
+        leaf_params.use_authority_key_identifier_extension = leaf != Leaf::SelfSigned;
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let days_left = match leaf {
+            Leaf::ExpiresInDays(days) => days,
+            Leaf::Valid | Leaf::SelfSigned => 365,
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_secs() as i64;
+        let at = |seconds: i64| {
+            time::OffsetDateTime::from_unix_timestamp(seconds).expect("a representable time")
+        };
+        leaf_params.not_before = at(now - 30 * DAY);
+        // A minute more than the days, so whole days left are exactly them.
+        leaf_params.not_after = at(now + days_left * DAY + 60);
         let leaf_key = KeyPair::generate().expect("leaf key");
-        let leaf = leaf_params
-            .signed_by(&leaf_key, &issuer)
-            .expect("leaf certificate");
+        let leaf_cert = match leaf {
+            Leaf::SelfSigned => leaf_params.self_signed(&leaf_key),
+            _ => leaf_params.signed_by(&leaf_key, &issuer),
+        }
+        .expect("leaf certificate");
+        let mut chain = vec![leaf_cert.der().clone()];
+        if leaf != Leaf::SelfSigned {
+            chain.push(ca_cert.der().clone());
+        }
 
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
             rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
@@ -83,7 +124,7 @@ impl Pki {
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
             .with_no_client_auth()
-            .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], key)
+            .with_single_cert(chain, key)
             .expect("server certificate");
         Pki {
             ca_pem: ca_cert.pem(),

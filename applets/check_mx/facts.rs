@@ -1,0 +1,147 @@
+//! What a run found out, as plain data: per MX host its lookup, per
+//! address how far the dialogue got, how long each step took, what the
+//! server said and which certificate it presented. Filled in by
+//! [`super::probe`], judged by [`super::evaluate`], printed by
+//! [`super::output`]. Nothing here decides anything.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The steps of one check, in dialogue order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The host name to addresses.
+    Lookup,
+    /// The TCP connection.
+    Connect,
+    /// Reading the `220` greeting.
+    Greeting,
+    /// `EHLO` (or `HELO` after a refused `EHLO`), before or after TLS.
+    Ehlo,
+    /// `STARTTLS` and the TLS handshake.
+    Starttls,
+    /// `QUIT`: every check before it is done.
+    Quit,
+}
+
+impl Stage {
+    /// How the stage is named in text output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Lookup => "lookup",
+            Stage::Connect => "connect",
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "EHLO",
+            Stage::Starttls => "STARTTLS",
+            Stage::Quit => "QUIT",
+        }
+    }
+}
+
+/// Why a check stopped before it was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong, as one line (a reply, a system error).
+    pub message: String,
+    /// The run's `--timeout` cut the stage short.
+    pub timed_out: bool,
+}
+
+/// One MX host (or `-H` host) and what became of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostFacts {
+    /// The name as DNS or the command line gave it.
+    pub name: String,
+    /// Its MX preference; `None` for `-H` hosts.
+    pub preference: Option<u16>,
+    /// Why it has no address to check (lookup failed, none of the asked
+    /// family).
+    pub lookup_failure: Option<Failure>,
+    /// Every address checked, in the resolver's order.
+    pub addresses: Vec<AddressFacts>,
+}
+
+/// The check of one address of a host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddressFacts {
+    pub address: SocketAddr,
+    /// The stage in progress when the check ended: where it failed, or
+    /// [`Stage::Quit`] when every check was done.
+    pub reached: Stage,
+    /// Why the address is down: connect, greeting or `EHLO` failed, or
+    /// any stage timed out. What fails after the `220` to STARTTLS is a
+    /// TLS failure ([`Tls::Failed`]), not this.
+    pub failure: Option<Failure>,
+    /// Time to establish the TCP connection.
+    pub connect_time: Option<Duration>,
+    /// Time from the connection to the end of the `220` greeting.
+    pub greeting_time: Option<Duration>,
+    /// The greeting as the server sent it (`220 mx.example ESMTP`).
+    pub greeting: Option<String>,
+    /// What became of STARTTLS.
+    pub tls: Tls,
+    /// The end-entity certificate the server presented, if any.
+    pub certificate: Option<Certificate>,
+}
+
+impl AddressFacts {
+    /// A check of `address` that has not started yet.
+    pub fn new(address: SocketAddr) -> AddressFacts {
+        AddressFacts {
+            address,
+            reached: Stage::Connect,
+            failure: None,
+            connect_time: None,
+            greeting_time: None,
+            greeting: None,
+            tls: Tls::NotReached,
+            certificate: None,
+        }
+    }
+
+    /// Whether the address could take mail: it greeted `220`, accepted
+    /// `EHLO` or `HELO`, and nothing timed out (TLS and certificates are
+    /// judged on their own).
+    pub fn is_up(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// What became of STARTTLS on one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tls {
+    /// The dialogue ended before `EHLO` was answered.
+    NotReached,
+    /// `EHLO` did not offer STARTTLS (or only `HELO` was accepted).
+    NotOffered,
+    /// STARTTLS was answered with another reply than `220` (RFC 3207 §4).
+    Refused { reply: String },
+    /// The `220` came, but the handshake failed or the server misbehaved.
+    Failed { error: String },
+    /// The handshake completed.
+    Established {
+        /// `TLSv1.3`, `TLSv1.2`.
+        version: String,
+        /// Time for the `STARTTLS` command, its reply and the handshake.
+        time: Duration,
+        /// Why the certificate chain or name did not verify (`None`: it
+        /// verified).
+        verification_error: Option<String>,
+    },
+}
+
+/// Facts of an end-entity certificate, read with x509-parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// The subject's distinguished name (`CN=mx1.example`).
+    pub subject: String,
+    /// The issuer's distinguished name.
+    pub issuer: String,
+    /// notAfter, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// notAfter as RFC 3339 text (`2027-01-31T12:00:00Z`).
+    pub not_after_text: String,
+}

@@ -1,0 +1,363 @@
+//! check_mx: every MX host of a domain, on every address, checked at once,
+//! as a Nagios/Icinga plugin (Monitoring Plugins development guidelines):
+//! connect, the `220` greeting, `EHLO`, `STARTTLS`, the certificate and its
+//! expiry, `QUIT`; one status line with performance data, one line per
+//! host and address, and the exit status OK, WARNING, CRITICAL or UNKNOWN.
+//!
+//! Layout: this file is the command line and the run. [`hosts`] says
+//! which hosts (`-H`, or the MX records); [`probe`] checks them all at
+//! once; [`certificate`] records and reads what a server presents;
+//! [`facts`] is what was found; [`evaluate`] judges it, purely;
+//! [`perfdata`] is the guidelines' metric grammar, written and read;
+//! [`output`] prints the plugin text or the JSON object.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use tokio::time::Instant;
+
+use crate::applet::{AppletError, AppletResult, parse_command_line};
+use crate::args::Seconds;
+use crate::exit::check_mx::UNKNOWN;
+use crate::names::HostName;
+use crate::report::Reporter;
+use crate::runtime::block_on;
+use crate::smtp::{resolve, tls};
+
+pub mod certificate;
+pub mod evaluate;
+pub mod facts;
+pub mod hosts;
+pub mod output;
+pub mod perfdata;
+pub mod probe;
+
+use evaluate::{Thresholds, evaluate, unknown};
+use hosts::{Source, Target};
+use output::Report;
+use probe::{Family, Settings};
+
+const NAME: &str = "check_mx";
+
+/// `--timeout` when not given: the Monitoring Plugins' usual 10 seconds.
+const DEFAULT_TIMEOUT: Seconds = Seconds(Duration::from_secs(10));
+
+/// `--cert-warn` when not given. certbot renews 30 days before expiry, so
+/// fewer than 21 days left means renewals have failed for over a week.
+const DEFAULT_CERT_WARN_DAYS: u32 = 21;
+
+/// `--cert-crit` when not given: a week to fix it.
+const DEFAULT_CERT_CRIT_DAYS: u32 = 7;
+
+/// The SMTP port (RFC 5321 §4.5.4.2 relay on 25).
+const SMTP_PORT: u16 = 25;
+
+/// The EHLO name when this host's name cannot be had.
+const FALLBACK_HELO: &str = "localhost";
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status (Monitoring Plugins guidelines):
+  0  OK        every MX host up, every check within its thresholds
+  1  WARNING   an MX host or address down while at least --min-up hosts are
+               up; a warning threshold passed; STARTTLS refused or failed, or a
+               certificate that does not verify (without --require-tls)
+  2  CRITICAL  fewer than --min-up MX hosts up; a check cut short by
+               --timeout; a critical threshold passed; a TLS problem with
+               --require-tls
+  3  UNKNOWN   usage error, the MX lookup failed, or a null MX (RFC 7505):
+               the domain accepts no mail, so there is nothing to check
+
+An address is up when it sends a complete 220 greeting and accepts EHLO
+(or HELO); a host is up when one of its addresses is. Nothing is sent
+before the greeting. STARTTLS is used when offered; the certificate is
+verified for the MX host name against the system's trust store (or
+--ca-file), and its expiry is read even when it does not verify.
+The first line is `MX STATUS - summary | perfdata`, naming what is worst
+first; then one line per host and address.";
+
+/// check_mx's command line (also its help, manual page and completions,
+/// through the registry).
+#[derive(Parser, Debug)]
+#[command(
+    name = NAME,
+    version,
+    about = "Check every MX host of a domain: greeting, STARTTLS, certificate (a monitoring plugin)",
+    after_help = EXIT_STATUS_HELP
+)]
+pub(crate) struct Cli {
+    /// Check this host instead of the domain's MX hosts (repeatable)
+    #[arg(
+        short = 'H',
+        long = "host",
+        value_name = "HOST",
+        conflicts_with = "domain"
+    )]
+    hosts: Vec<String>,
+
+    /// TCP port to check
+    #[arg(short, long, default_value_t = SMTP_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+
+    /// Check IPv4 addresses only
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    ipv4: bool,
+
+    /// Check IPv6 addresses only
+    #[arg(short = '6')]
+    ipv6: bool,
+
+    /// A greeting slower than this many seconds is WARNING
+    #[arg(short, long, value_name = "SECONDS")]
+    warning: Option<Seconds>,
+
+    /// A greeting slower than this many seconds is CRITICAL
+    #[arg(short, long, value_name = "SECONDS")]
+    critical: Option<Seconds>,
+
+    /// A certificate with fewer days left is WARNING
+    #[arg(long, value_name = "DAYS", default_value_t = DEFAULT_CERT_WARN_DAYS)]
+    cert_warn: u32,
+
+    /// A certificate with fewer days left (or expired) is CRITICAL
+    #[arg(long, value_name = "DAYS", default_value_t = DEFAULT_CERT_CRIT_DAYS)]
+    cert_crit: u32,
+
+    /// Fewer MX hosts up than this is CRITICAL (more, but not all, is WARNING)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_up: usize,
+
+    /// No STARTTLS, a refused or failed STARTTLS, or a certificate that does
+    /// not verify is CRITICAL (else WARNING, and no STARTTLS is fine)
+    #[arg(long)]
+    require_tls: bool,
+
+    /// Trust only the CA certificates in this PEM file, instead of the
+    /// system's trust store
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+
+    /// Name to send in EHLO (default: this host's name)
+    #[arg(long, value_name = "NAME")]
+    helo: Option<String>,
+
+    /// Seconds for the whole run (lookups included); checks not done by
+    /// then are CRITICAL
+    #[arg(short, long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
+    timeout: Seconds,
+
+    /// Print one JSON object (schema in check_mx(1)) instead of the plugin text
+    #[arg(long)]
+    json: bool,
+
+    /// The domain whose MX hosts to check
+    #[arg(value_name = "DOMAIN", required_unless_present = "hosts")]
+    domain: Option<String>,
+}
+
+/// What a run needs, checked before anything is sent.
+struct Plan {
+    /// The domain to look up, or the `-H` hosts.
+    what: What,
+    thresholds: Thresholds,
+    settings: Settings,
+}
+
+enum What {
+    Domain(HostName),
+    Hosts(Vec<Target>),
+}
+
+/// Runs check_mx: the plugin output on stdout, the status as exit status.
+pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
+    let cli: Cli = parse_command_line(args).map_err(|e| e.with_usage_status(UNKNOWN))?;
+    let started = Instant::now();
+    let plan = plan(&cli, started)?;
+    let report = block_on(check(plan, cli.port)).map_err(|err| {
+        AppletError::new(
+            UNKNOWN,
+            format_args!("cannot start the async runtime: {err}"),
+        )
+    })?;
+    let text = if cli.json {
+        output::json(&report)
+    } else {
+        output::text(&report)
+    };
+    // A lost line does not change the status: the status is the answer.
+    let _ = reporter.answer(&text);
+    Ok(report.verdict.status.exit_status())
+}
+
+/// Checks the command line's values; every error is UNKNOWN.
+fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
+    let usage = |message: String| AppletError::new(UNKNOWN, message);
+    let name = |option: &str, text: &str| {
+        HostName::parse(text).map_err(|reason| {
+            usage(format!(
+                "invalid {option} '{}': {reason}",
+                text.escape_debug()
+            ))
+        })
+    };
+    let what = match &cli.domain {
+        Some(domain) => What::Domain(name("DOMAIN", domain)?),
+        None => {
+            let hosts: Vec<HostName> = cli
+                .hosts
+                .iter()
+                .map(|host| name("-H", host))
+                .collect::<Result<_, _>>()?;
+            What::Hosts(hosts::given(&hosts))
+        }
+    };
+    let Some(timeout) = cli.timeout.limit() else {
+        return Err(usage("--timeout must be more than 0 seconds".to_owned()));
+    };
+    let helo = match &cli.helo {
+        Some(helo) => name("--helo", helo)?.to_string(),
+        None => resolve::host_name()
+            .filter(|host| HostName::parse(host).is_ok())
+            .unwrap_or_else(|| FALLBACK_HELO.to_owned()),
+    };
+    let trust = tls::verifier(cli.ca_file.as_deref()).map_err(usage)?;
+    let family = match (cli.ipv4, cli.ipv6) {
+        (true, _) => Family::V4,
+        (_, true) => Family::V6,
+        _ => Family::Any,
+    };
+    let thresholds = Thresholds {
+        greeting_warn: cli.warning.map(Seconds::duration),
+        greeting_crit: cli.critical.map(Seconds::duration),
+        cert_warn_days: i64::from(cli.cert_warn),
+        cert_crit_days: i64::from(cli.cert_crit),
+        min_up: cli.min_up,
+        require_tls: cli.require_tls,
+    };
+    let settings = Settings {
+        port: cli.port,
+        family,
+        helo,
+        deadline: started + timeout,
+        trust,
+    };
+    Ok(Plan {
+        what,
+        thresholds,
+        settings,
+    })
+}
+
+/// Finds the hosts, checks them and judges the facts.
+async fn check(plan: Plan, port: u16) -> Report {
+    let Plan {
+        what,
+        thresholds,
+        settings,
+    } = plan;
+    let (domain, source, targets) = match what {
+        What::Hosts(targets) => (None, Source::CommandLine, targets),
+        What::Domain(domain) => match hosts::of_domain(&domain, Some(settings.deadline)).await {
+            Ok((source, targets)) => (Some(domain.to_string()), source, targets),
+            Err(error) => {
+                return Report {
+                    domain: Some(domain.to_string()),
+                    source: Source::Listed,
+                    port,
+                    error: Some(error.to_string()),
+                    hosts: Vec::new(),
+                    verdict: unknown(error.to_string()),
+                };
+            }
+        },
+    };
+    if source == Source::Null {
+        let domain = domain.unwrap_or_default();
+        let summary =
+            format!("{domain} has a null MX (RFC 7505): it accepts no mail, nothing to check");
+        return Report {
+            domain: Some(domain),
+            source,
+            port,
+            error: None,
+            hosts: Vec::new(),
+            verdict: unknown(summary),
+        };
+    }
+    let hosts = probe::check(&targets, Arc::new(settings)).await;
+    let verdict = evaluate(&hosts, domain.as_deref(), &thresholds, unix_now());
+    Report {
+        domain,
+        source,
+        port,
+        error: None,
+        hosts,
+        verdict,
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::applet::parse_typed;
+
+    fn parse(args: &[&str]) -> Result<Cli, AppletError> {
+        parse_typed(NAME, args)
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&["d.test"]).expect("valid");
+        assert_eq!(cli.port, 25);
+        assert_eq!(cli.timeout, DEFAULT_TIMEOUT);
+        assert_eq!((cli.cert_warn, cli.cert_crit, cli.min_up), (21, 7, 1));
+        assert!(!cli.require_tls && !cli.json);
+    }
+
+    #[test]
+    fn usage_errors_are_unknown() {
+        for args in [
+            &[][..],
+            &["-H", "a", "d.test"],
+            &["-4", "-6", "d.test"],
+            &["--port", "0", "d.test"],
+            &["--timeout", "soon", "d.test"],
+            &["--min-up", "-1", "d.test"],
+            &["--bogus", "d.test"],
+        ] {
+            let argv = std::iter::once(NAME).chain(args.iter().copied());
+            let argv: Vec<OsString> = argv.map(OsString::from).collect();
+            let status = run(argv, &mut Reporter::new(NAME)).map_err(|e| e.status());
+            assert_eq!(status, Err(UNKNOWN), "{args:?}");
+        }
+        for args in [
+            &["--timeout", "0", "d.test"][..],
+            &["-H", "a b"],
+            &["--helo", "", "d.test"],
+        ] {
+            let cli = parse(args).expect("clap accepts it");
+            let status = plan(&cli, Instant::now())
+                .map(|_| ())
+                .map_err(|e| e.status());
+            assert_eq!(status, Err(UNKNOWN), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors() {
+        for flag in ["--help", "--version"] {
+            let error = parse(&[flag]).expect_err("clap's text");
+            assert_eq!(error.with_usage_status(UNKNOWN).status(), 0);
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! What check_mx prints: the plugin text (Monitoring Plugins guidelines,
+//! "Plugin Output": the first line `MX STATUS - summary | perfdata`, then
+//! one detail line per host and address), or with `--json` one JSON
+//! object holding the same facts (its schema is in check_mx(1)).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::evaluate::{AddressVerdict, HostVerdict, Problem, Status, Verdict, peer};
+use super::facts::{AddressFacts, HostFacts, Stage, Tls};
+use super::hosts::Source;
+use super::perfdata;
+
+/// Everything a run found out and decided.
+pub struct Report {
+    /// The domain looked up (`None` with `-H`).
+    pub domain: Option<String>,
+    pub source: Source,
+    pub port: u16,
+    /// Why nothing could be checked (the MX lookup failed).
+    pub error: Option<String>,
+    pub hosts: Vec<HostFacts>,
+    pub verdict: Verdict,
+}
+
+/// The service name on the first line.
+const SERVICE: &str = "MX";
+
+/// The plugin output, every line ending in a newline.
+pub fn text(report: &Report) -> String {
+    let verdict = &report.verdict;
+    let mut first = format!("{SERVICE} {} - {}", verdict.status, verdict.summary);
+    // The first `|` starts the performance data: none may come earlier.
+    first = first.replace('|', "/");
+    if !verdict.perfdata.is_empty() {
+        first.push_str(" | ");
+        first.push_str(&perfdata::render(&verdict.perfdata));
+    }
+    let mut out = first + "\n";
+    for (host, judged) in report.hosts.iter().zip(&verdict.hosts) {
+        let preference = host
+            .preference
+            .map_or(String::new(), |p| format!(" (MX {p})"));
+        if let Some(problem) = &judged.lookup_problem {
+            let line = format!(
+                "{}{preference}: {} - {}",
+                host.name, problem.status, problem.text
+            );
+            out.push_str(&line.replace('|', "/"));
+            out.push('\n');
+        }
+        for (address, verdict) in host.addresses.iter().zip(&judged.addresses) {
+            let line = format!(
+                "{}{preference}: {} - {}",
+                peer(&host.name, address),
+                verdict.status,
+                detail(address, verdict)
+            );
+            out.push_str(&line.replace('|', "/"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One address: its problems, then what was seen.
+fn detail(address: &AddressFacts, verdict: &AddressVerdict) -> String {
+    let mut parts: Vec<String> = verdict.problems.iter().map(|p| p.text.clone()).collect();
+    let time = |t: Duration| format!("{:.3}s", t.as_secs_f64());
+    if let Some(t) = address.connect_time {
+        parts.push(format!("connected in {}", time(t)));
+    }
+    if let (Some(greeting), Some(t)) = (&address.greeting, address.greeting_time) {
+        parts.push(format!("greeting in {}: {greeting}", time(t)));
+    }
+    match &address.tls {
+        Tls::NotOffered => parts.push("no STARTTLS offered".to_owned()),
+        Tls::Established {
+            version,
+            time: t,
+            verification_error,
+        } => {
+            let trust = match verification_error {
+                None => "verified",
+                Some(_) => "not verified",
+            };
+            parts.push(format!("{version} in {}, certificate {trust}", time(*t)));
+        }
+        Tls::NotReached | Tls::Refused { .. } | Tls::Failed { .. } => {}
+    }
+    if let (Some(certificate), Some(days)) = (&address.certificate, verdict.days_left) {
+        parts.push(format!(
+            "certificate {} issued by {} valid until {} ({days} days)",
+            certificate.subject, certificate.issuer, certificate.not_after_text
+        ));
+    }
+    if address.reached == Stage::Quit && address.failure.is_none() {
+        parts.push("QUIT".to_owned());
+    }
+    parts.join("; ")
+}
+
+/// The `--json` object, one line.
+pub fn json(report: &Report) -> String {
+    let hosts = report
+        .hosts
+        .iter()
+        .zip(&report.verdict.hosts)
+        .map(|(host, verdict)| json_host(host, verdict))
+        .collect();
+    let up = report.verdict.hosts.iter().filter(|h| h.up).count();
+    let object = JsonReport {
+        status: report.verdict.status,
+        exit_status: report.verdict.status.exit_status(),
+        summary: &report.verdict.summary,
+        domain: report.domain.as_deref(),
+        source: report.source.name(),
+        port: report.port,
+        error: report.error.as_deref(),
+        mx_up: up,
+        mx_down: report.hosts.len() - up,
+        hosts,
+    };
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_string(&object).unwrap_or_default() + "\n"
+}
+
+fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> {
+    let addresses = host
+        .addresses
+        .iter()
+        .zip(&verdict.addresses)
+        .map(|(address, verdict)| json_address(address, verdict))
+        .collect();
+    JsonHost {
+        name: &host.name,
+        preference: host.preference,
+        up: verdict.up,
+        status: verdict.status,
+        lookup_error: host.lookup_failure.as_ref().map(|f| f.message.as_str()),
+        problems: verdict.lookup_problem.iter().collect(),
+        addresses,
+    }
+}
+
+fn json_address<'a>(address: &'a AddressFacts, verdict: &'a AddressVerdict) -> JsonAddress<'a> {
+    let seconds = |t: Option<Duration>| t.map(|t| t.as_secs_f64());
+    let (state, version, tls_time, reply, error, verification_error) = match &address.tls {
+        Tls::NotReached => ("not_reached", None, None, None, None, None),
+        Tls::NotOffered => ("not_offered", None, None, None, None, None),
+        Tls::Refused { reply } => ("refused", None, None, Some(reply.as_str()), None, None),
+        Tls::Failed { error } => ("failed", None, None, None, Some(error.as_str()), None),
+        Tls::Established {
+            version,
+            time,
+            verification_error,
+        } => (
+            "established",
+            Some(version.as_str()),
+            Some(*time),
+            None,
+            None,
+            verification_error.as_deref(),
+        ),
+    };
+    let verified = (state == "established").then_some(verification_error.is_none());
+    JsonAddress {
+        address: address.address.ip().to_string(),
+        status: verdict.status,
+        up: address.is_up(),
+        reached: address.reached,
+        error: address.failure.as_ref().map(|f| f.message.as_str()),
+        timed_out: address.failure.as_ref().is_some_and(|f| f.timed_out),
+        greeting: address.greeting.as_deref(),
+        times: JsonTimes {
+            connect: seconds(address.connect_time),
+            greeting: seconds(address.greeting_time),
+            tls: seconds(tls_time),
+        },
+        tls: JsonTls {
+            state,
+            version,
+            reply,
+            error,
+            verified,
+            verification_error,
+        },
+        certificate: address.certificate.as_ref().map(|c| JsonCertificate {
+            subject: &c.subject,
+            issuer: &c.issuer,
+            not_after: &c.not_after_text,
+            days_left: verdict.days_left,
+        }),
+        problems: verdict.problems.iter().collect(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    status: Status,
+    exit_status: u8,
+    summary: &'a str,
+    domain: Option<&'a str>,
+    source: &'static str,
+    port: u16,
+    error: Option<&'a str>,
+    mx_up: usize,
+    mx_down: usize,
+    hosts: Vec<JsonHost<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHost<'a> {
+    name: &'a str,
+    preference: Option<u16>,
+    up: bool,
+    status: Status,
+    lookup_error: Option<&'a str>,
+    problems: Vec<&'a Problem>,
+    addresses: Vec<JsonAddress<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAddress<'a> {
+    address: String,
+    status: Status,
+    up: bool,
+    reached: Stage,
+    error: Option<&'a str>,
+    timed_out: bool,
+    greeting: Option<&'a str>,
+    times: JsonTimes,
+    tls: JsonTls<'a>,
+    certificate: Option<JsonCertificate<'a>>,
+    problems: Vec<&'a Problem>,
+}
+
+#[derive(Serialize)]
+struct JsonTimes {
+    connect: Option<f64>,
+    greeting: Option<f64>,
+    tls: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct JsonTls<'a> {
+    state: &'static str,
+    version: Option<&'a str>,
+    reply: Option<&'a str>,
+    error: Option<&'a str>,
+    verified: Option<bool>,
+    verification_error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonCertificate<'a> {
+    subject: &'a str,
+    issuer: &'a str,
+    not_after: &'a str,
+    days_left: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check_mx::evaluate::{Thresholds, evaluate};
+    use crate::check_mx::facts::{Failure, HostFacts};
+
+    fn report(reply: &str) -> Report {
+        let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
+        address.reached = Stage::Greeting;
+        address.failure = Some(Failure {
+            message: reply.to_owned(),
+            timed_out: false,
+        });
+        let hosts = vec![HostFacts {
+            name: "mx.test".into(),
+            preference: Some(10),
+            lookup_failure: None,
+            addresses: vec![address],
+        }];
+        let thresholds = Thresholds {
+            greeting_warn: None,
+            greeting_crit: None,
+            cert_warn_days: 21,
+            cert_crit_days: 7,
+            min_up: 1,
+            require_tls: false,
+        };
+        let verdict = evaluate(&hosts, Some("d.test"), &thresholds, 0);
+        Report {
+            domain: Some("d.test".into()),
+            source: Source::Listed,
+            port: 25,
+            error: None,
+            hosts,
+            verdict,
+        }
+    }
+
+    #[test]
+    fn a_server_cannot_start_the_perfdata_early() {
+        let text = text(&report("554 a|b='1'"));
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(first.matches('|').count(), 1, "{text}");
+        assert!(first.starts_with("MX CRITICAL - mx.test[192.0.2.1] down at greeting: 554 a/b="));
+        assert!(
+            !text.lines().nth(1).unwrap_or_default().contains('|'),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_line_per_address_after_the_first() {
+        let text = text(&report("554 no"));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(
+            lines[1],
+            "mx.test[192.0.2.1] (MX 10): CRITICAL - down at greeting: 554 no"
+        );
+    }
+
+    #[test]
+    fn json_is_one_object_on_one_line() {
+        let json = json(&report("554 no"));
+        assert_eq!(json.lines().count(), 1);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(value["status"], "CRITICAL");
+        assert_eq!(value["hosts"][0]["addresses"][0]["reached"], "greeting");
+        assert_eq!(value["hosts"][0]["preference"], 10);
+    }
+}
