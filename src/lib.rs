@@ -16,6 +16,7 @@
 //!   status), [`report`] (every line printed), [`names`] (host names, IP
 //!   literals, ETRN arguments), [`netrc`] and [`secret`] (credentials),
 //!   [`args`] (shared option values), [`files`] (the bounded file reader),
+//!   [`json`] (what the `--json` documents share),
 //!   [`runtime`] (the async runtime that never waits for a stuck lookup)
 //!   and [`smtp`] (the dialogue: resolution, Happy Eyeballs, bounded
 //!   replies, EHLO/HELO, STARTTLS, AUTH, QUIT, `-v`).
@@ -25,6 +26,7 @@ pub mod args;
 pub mod dispatch;
 pub mod exit;
 pub mod files;
+pub mod json;
 pub mod names;
 pub mod netrc;
 pub mod registry;

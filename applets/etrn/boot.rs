@@ -6,17 +6,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Cli;
 use super::config;
 use super::discovery;
 use super::etrn_hosts::{self, Group};
+use super::json;
 use super::session::{SessionSettings, flush};
 use super::verdict::{SessionOutcome, Summary, worst};
 use crate::applet::AppletResult;
 use crate::exit::{self, etrn::ACCEPTED, etrn::REFUSED, etrn::UNREACHABLE};
+use crate::json::one_line;
+use crate::names::HostName;
 use crate::report::{Priority, Reporter};
 use crate::smtp::{Error, ErrorKind, Limits, Phase, Session};
 
@@ -81,7 +83,7 @@ pub(super) async fn kick_etrn_hosts(cli: &Cli, reporter: &Reporter) -> AppletRes
         Some(value) if !value.trim().is_empty() => value,
         _ => {
             reporter.info("ETRN_HOSTS is empty or unset: nothing to do");
-            return Ok(ACCEPTED);
+            return Ok(finish(cli, ACCEPTED, &[], reporter));
         }
     };
     let settings = config::session_settings(cli, reporter).await?;
@@ -120,36 +122,68 @@ pub(super) async fn kick_etrn_hosts(cli: &Cli, reporter: &Reporter) -> AppletRes
         })
         .collect();
     if groups.is_empty() {
-        return Ok(worst(statuses));
+        return Ok(finish(cli, worst(statuses), &[], reporter));
     }
     if !local_mta_ready(cli.local_port, settings.timeout, reporter).await {
-        return Ok(UNREACHABLE);
+        return Ok(finish(cli, UNREACHABLE, &[], reporter));
     }
     let retry_for = cli.retry_for.duration();
-    statuses.extend(kick(groups, Arc::new(settings), retry_for).await);
-    Ok(worst(statuses))
+    let sessions = kick(groups, Arc::new(settings), retry_for).await;
+    statuses.extend(sessions.iter().map(|(_, outcome)| outcome.exit_status()));
+    Ok(finish(cli, worst(statuses), &sessions, reporter))
+}
+
+/// The run's exit status, after `--json`'s document (every session that
+/// ran, none when the run ended before any).
+fn finish(
+    cli: &Cli,
+    status: u8,
+    sessions: &[(HostName, SessionOutcome)],
+    reporter: &Reporter,
+) -> u8 {
+    if cli.json {
+        let _ = reporter.answer(&one_line(&json::document(status, sessions)));
+    }
+    status
 }
 
 /// Runs every group concurrently, retrying each that may do better later
 /// until `retry_for` has passed; logs one line per group; returns each
-/// group's exit status.
-async fn kick(groups: Vec<Group>, settings: Arc<SessionSettings>, retry_for: Duration) -> Vec<u8> {
+/// group's session outcome, in the groups' order.
+async fn kick(
+    groups: Vec<Group>,
+    settings: Arc<SessionSettings>,
+    retry_for: Duration,
+) -> Vec<(HostName, SessionOutcome)> {
     let give_up_at = Instant::now() + retry_for;
-    let mut tasks = JoinSet::new();
-    for group in groups {
-        let settings = Arc::clone(&settings);
-        tasks.spawn(async move {
-            let outcome = flush_with_retries(&group, &settings, give_up_at).await;
-            log_group(&group, &outcome, &settings.reporter);
-            outcome.exit_status()
+    let tasks: Vec<_> = groups
+        .into_iter()
+        .map(|group| {
+            let settings = Arc::clone(&settings);
+            let server = group.server.clone();
+            let task = tokio::spawn(async move {
+                let outcome = flush_with_retries(&group, &settings, give_up_at).await;
+                log_group(&group, &outcome, &settings.reporter);
+                outcome
+            });
+            (server, task)
+        })
+        .collect();
+    let mut sessions = Vec::with_capacity(tasks.len());
+    for (server, task) in tasks {
+        // A task can only fail by panicking (a bug); count it as unreachable.
+        let outcome = task.await.unwrap_or_else(|_| {
+            let failed = std::io::Error::other("the session's task failed (a bug)");
+            SessionOutcome::Unreachable(Error::new(
+                &server,
+                None,
+                Phase::Connect,
+                ErrorKind::Io(failed),
+            ))
         });
+        sessions.push((server, outcome));
     }
-    let mut statuses = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        // A task can only fail by panicking; count it as unreachable.
-        statuses.push(joined.unwrap_or(UNREACHABLE));
-    }
-    statuses
+    sessions
 }
 
 async fn flush_with_retries(

@@ -28,6 +28,7 @@ pub mod boot;
 pub mod config;
 pub mod discovery;
 pub mod etrn_hosts;
+pub mod json;
 pub mod sendmail_cf;
 pub mod session;
 pub mod shell_vars;
@@ -98,6 +99,12 @@ pub(crate) struct Cli {
     /// Show the SMTP dialogue and one result line per client on stdout
     #[arg(short, long)]
     verbose: bool,
+
+    /// Print each server's outcome and each client's reply as one JSON
+    /// object on stdout; same exit status (not with -v, whose dialogue
+    /// also goes to stdout)
+    #[arg(long, conflicts_with = "verbose")]
+    json: bool,
 
     /// TCP port of the servers
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..))]

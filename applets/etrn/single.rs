@@ -7,10 +7,12 @@ use super::Cli;
 use super::boot::local_mta_ready;
 use super::config;
 use super::discovery;
+use super::json;
 use super::session::flush;
 use super::verdict::{AuthFailure, EtrnAnswer, REFUSAL_HINT, SessionOutcome, describe, interpret};
 use crate::applet::{AppletError, AppletResult};
 use crate::exit::etrn::UNREACHABLE;
+use crate::json::one_line;
 use crate::names::HostName;
 use crate::report::Reporter;
 
@@ -37,7 +39,12 @@ pub(super) async fn ask_one_server(cli: &Cli, reporter: &Reporter) -> AppletResu
     }
     let outcome = flush(&server, &clients, &settings).await;
     report(&server, &outcome, reporter);
-    Ok(outcome.exit_status())
+    let status = outcome.exit_status();
+    if cli.json {
+        let sessions = [(server, outcome)];
+        let _ = reporter.answer(&one_line(&json::document(status, &sessions)));
+    }
+    Ok(status)
 }
 
 /// Without `-v` success is silent and each failure is one line on stderr;

@@ -24,6 +24,7 @@ use crate::smtp::resolve::local_addresses;
 
 pub mod cache;
 pub mod decide;
+pub mod json;
 pub mod mx_cache;
 pub mod mx_servers;
 pub mod policy;
@@ -102,6 +103,11 @@ pub(crate) struct Cli {
     #[arg(short, long)]
     verbose: bool,
 
+    /// Print the answer and what was found about each server as one JSON
+    /// object on stdout (instead of the server's name); same exit status
+    #[arg(long, conflicts_with = "postfix_policy")]
+    json: bool,
+
     /// Check DOMAIN's MX hosts instead of a server list; without --stop,
     /// the first MX host that is this host ends the list
     #[arg(long, value_name = "DOMAIN", conflicts_with = "servers")]
@@ -141,7 +147,13 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
             let mx_file = mx_file.map(|dir| dir.join(mx_cache::FILE_NAME));
             match mx_servers::find(&domain, cli.timeout.limit(), mx_file, reporter)? {
                 Some(hosts) => Some(hosts),
-                None => return Ok(NONE_AVAILABLE),
+                None => {
+                    if cli.json {
+                        let document = json::null_mx(NONE_AVAILABLE, &domain);
+                        let _ = reporter.answer(&crate::json::one_line(&document));
+                    }
+                    return Ok(NONE_AVAILABLE);
+                }
             }
         }
     };
@@ -163,7 +175,16 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     if let Some(hosts) = &mx_hosts {
         hosts.remember(&report, reporter);
     }
-    let status = answer(&report, &servers, reporter);
+    let status = match report.verdict {
+        Verdict::Available(_) => AVAILABLE,
+        Verdict::NoneAvailable => NONE_AVAILABLE,
+    };
+    if cli.json {
+        let document = json::document(status, &report, &servers, cli.mx.as_deref());
+        let _ = reporter.answer(&crate::json::one_line(&document));
+    } else {
+        answer(&report, &servers, reporter);
+    }
     explain(&report, &servers, reporter);
     if let Some(path) = cache_path.filter(|_| cache.has_news()) {
         if let Err(err) = cache.save(&path, cache::now_ms()) {
@@ -246,15 +267,11 @@ fn stop_host(cli: &Cli) -> Result<Option<HostName>, AppletError> {
     Ok(Some(host))
 }
 
-/// Prints the contract's answer; returns the exit status. A closed stdout
-/// does not change the status: the answer is the exit status.
-fn answer(report: &Report, servers: &[Server], reporter: &Reporter) -> u8 {
-    match report.verdict {
-        Verdict::Available(index) => {
-            let _ = reporter.answer(&format!("{}\n", servers[index].name));
-            AVAILABLE
-        }
-        Verdict::NoneAvailable => NONE_AVAILABLE,
+/// Prints the contract's answer, the available server's name. A closed
+/// stdout does not change the status: the answer is the exit status.
+fn answer(report: &Report, servers: &[Server], reporter: &Reporter) {
+    if let Verdict::Available(index) = report.verdict {
+        let _ = reporter.answer(&format!("{}\n", servers[index].name));
     }
 }
 

@@ -23,7 +23,7 @@ _etrn() {
 
     case "${cmd}" in
         etrn)
-            opts="-b -v -h -V --verbose --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --netrc --auth-plaintext --etrn-hosts --defaults --retry-for --help --version"
+            opts="-b -v -h -V --verbose --json --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --netrc --auth-plaintext --etrn-hosts --defaults --retry-for --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

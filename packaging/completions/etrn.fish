@@ -12,6 +12,7 @@ complete -c etrn -l defaults -d 'Where to read ETRN_HOSTS when it is not in the 
 complete -c etrn -l retry-for -d 'With --etrn-hosts: keep retrying unreachable or 4xx servers this long' -r
 complete -c etrn -s b -d 'Boot: first make sure the local MTA accepts SMTP (greets 220)'
 complete -c etrn -s v -l verbose -d 'Show the SMTP dialogue and one result line per client on stdout'
+complete -c etrn -l json -d 'Print each server\'s outcome and each client\'s reply as one JSON object on stdout; same exit status (not with -v, whose dialogue also goes to stdout)'
 complete -c etrn -l auth-plaintext -d 'Allow AUTH without verified TLS (STARTTLS as --starttls says): the password may cross the network readable'
 complete -c etrn -l etrn-hosts -d 'Kick every server in ETRN_HOSTS (boot time; implies -b)'
 complete -c etrn -s h -l help -d 'Print help (see more with \'--help\')'

@@ -139,7 +139,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__etrn)
-            opts="-b -v -h --verbose --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --netrc --auth-plaintext --etrn-hosts --defaults --retry-for --help"
+            opts="-b -v -h --verbose --json --port --timeout --helo --sendmail-cf --local-port --starttls --ca-file --netrc --auth-plaintext --etrn-hosts --defaults --retry-for --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,7 +263,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__smtpdcheck)
-            opts="-v -h --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --mx --postfix-policy --help"
+            opts="-v -h --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --json --mx --postfix-policy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -62,6 +62,7 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l defaults -d 'Wh
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l retry-for -d 'With --etrn-hosts: keep retrying unreachable or 4xx servers this long' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s b -d 'Boot: first make sure the local MTA accepts SMTP (greets 220)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s v -l verbose -d 'Show the SMTP dialogue and one result line per client on stdout'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l json -d 'Print each server\'s outcome and each client\'s reply as one JSON object on stdout; same exit status (not with -v, whose dialogue also goes to stdout)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l auth-plaintext -d 'Allow AUTH without verified TLS (STARTTLS as --starttls says): the password may cross the network readable'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l etrn-hosts -d 'Kick every server in ETRN_HOSTS (boot time; implies -b)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -74,6 +75,7 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l cache-ttl
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l mx -d 'Check DOMAIN\'s MX hosts instead of a server list; without --stop, the first MX host that is this host ends the list' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l no-cache -d 'Neither use nor update the result cache'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l json -d 'Print the answer and what was found about each server as one JSON object on stdout (instead of the server\'s name); same exit status'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -l postfix-policy -d 'Serve Postfix\'s policy protocol on stdin/stdout (spawn(8)): each RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain is up, else DUNNO; logs to syslog (mail), never to stderr'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand smtpdcheck" -s h -l help -d 'Print help'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand help; and not __fish_seen_subcommand_from check_mx etrn smtpdcheck help" -f -a "check_mx" -d 'Check every MX host of a domain: greeting, STARTTLS, certificate (a monitoring plugin)'

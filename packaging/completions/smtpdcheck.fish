@@ -7,6 +7,7 @@ complete -c smtpdcheck -l cache-ttl-up -d 'Seconds an "up" result stays in the c
 complete -c smtpdcheck -l mx -d 'Check DOMAIN\'s MX hosts instead of a server list; without --stop, the first MX host that is this host ends the list' -r
 complete -c smtpdcheck -l no-cache -d 'Neither use nor update the result cache'
 complete -c smtpdcheck -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
+complete -c smtpdcheck -l json -d 'Print the answer and what was found about each server as one JSON object on stdout (instead of the server\'s name); same exit status'
 complete -c smtpdcheck -l postfix-policy -d 'Serve Postfix\'s policy protocol on stdin/stdout (spawn(8)): each RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain is up, else DUNNO; logs to syslog (mail), never to stderr'
 complete -c smtpdcheck -s h -l help -d 'Print help'
 complete -c smtpdcheck -s V -l version -d 'Print version'

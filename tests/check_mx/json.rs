@@ -4,44 +4,7 @@
 use serde_json::Value;
 
 use super::*;
-
-/// JSON types, as the schema names them.
-#[derive(Clone, Copy, Debug)]
-enum Type {
-    Str,
-    Num,
-    Bool,
-    Array,
-    Object,
-}
-
-fn is(value: &Value, kind: Type) -> bool {
-    match kind {
-        Type::Str => value.is_string(),
-        Type::Num => value.is_number(),
-        Type::Bool => value.is_boolean(),
-        Type::Array => value.is_array(),
-        Type::Object => value.is_object(),
-    }
-}
-
-/// `object` has exactly these keys, each of its type (or null when the
-/// key's flag says it may be).
-fn assert_keys(object: &Value, keys: &[(&str, Type, bool)]) {
-    let map = object
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {object}"));
-    let mut names: Vec<&str> = map.keys().map(String::as_str).collect();
-    let mut wanted: Vec<&str> = keys.iter().map(|(k, _, _)| *k).collect();
-    names.sort_unstable();
-    wanted.sort_unstable();
-    assert_eq!(names, wanted, "{object}");
-    for (key, kind, nullable) in keys {
-        let value = &map[*key];
-        let ok = is(value, *kind) || (*nullable && value.is_null());
-        assert!(ok, "{key} should be {kind:?}: {object}");
-    }
-}
+use support::json::{Type, assert_keys};
 
 /// Checks `report` against the documented schema, all the way down.
 fn assert_schema(report: &Value) {

@@ -330,3 +330,20 @@ fn etrn_hosts_bracketed_ipv6_group() {
     assert!(servers[0].etrn_lines().is_empty());
     assert_stderr_line(&run, &all_accepted("[::1]", 2));
 }
+
+#[test]
+fn etrn_hosts_json_lists_every_group_in_order() {
+    // 127.0.0.1 accepts, 127.0.0.6 is unreachable: exit 3, both listed.
+    let server = accepting_server();
+    let hosts = "127.0.0.1:a.test 127.0.0.6:b.test";
+    let run = with_hosts(&server, &["--retry-for", "1", "--json"], hosts);
+    assert_status(&run, 3);
+    let document = crate::support::json::json_document(&run);
+    crate::support::json::assert_etrn_schema(&document);
+    let servers = &document["servers"];
+    assert_eq!(servers[0]["server"], "127.0.0.1", "{document}");
+    assert_eq!(servers[0]["clients"][0]["result"], "accepted", "{document}");
+    assert_eq!(servers[1]["server"], "127.0.0.6", "{document}");
+    assert_eq!(servers[1]["outcome"], "unreachable", "{document}");
+    assert_eq!(servers[1]["exit_status"], 3, "{document}");
+}

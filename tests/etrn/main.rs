@@ -20,6 +20,7 @@ mod support;
 mod auth;
 mod boot;
 mod etrn_hosts;
+mod json;
 mod session;
 mod starttls;
 mod usage;

@@ -195,3 +195,56 @@ fn a_second_process_answers_from_the_mx_file_without_dns() {
         "{file}"
     );
 }
+
+#[test]
+fn json_names_the_domain_and_its_mx_hosts_in_order() {
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.3", up())]) else {
+        return;
+    };
+    let Some(dns) = DnsServer::start_or_skip(two_mx()) else {
+        return;
+    };
+    let port = servers[0].port().to_string();
+    let args = [
+        "--no-cache",
+        "--port",
+        &port,
+        "--timeout",
+        "2",
+        "--json",
+        "--mx",
+        DOMAIN,
+    ];
+    let Some(run) = smtpdcheck(&dns.resolv_conf(QUICK_RESOLVER), &args) else {
+        return;
+    };
+    // MX 10 (127.0.0.2) is down, MX 20 (127.0.0.3) is up.
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    let document = support::json::json_document(&run);
+    support::json::assert_smtpdcheck_schema(&document);
+    assert_eq!(document["mx"]["domain"], DOMAIN, "{document}");
+    assert_eq!(document["mx"]["null_mx"], false, "{document}");
+    assert_eq!(document["available"], "mx2.d.test", "{document}");
+    let hosts = &document["servers"];
+    assert_eq!(hosts[0]["name"], "mx1.d.test", "{document}");
+    assert_eq!(hosts[0]["prio"], 10, "{document}");
+    assert_eq!(hosts[0]["outcome"], "down", "{document}");
+    assert_eq!(hosts[1]["name"], "mx2.d.test", "{document}");
+    assert_eq!(hosts[1]["outcome"], "up", "{document}");
+}
+
+#[test]
+fn json_says_a_null_mx_has_no_servers() {
+    let Some(dns) = DnsServer::start_or_skip(Zone::new().mx(DOMAIN, 0, ".")) else {
+        return;
+    };
+    let args = ["--no-cache", "--timeout", "2", "--json", "--mx", DOMAIN];
+    let Some(run) = smtpdcheck(&dns.resolv_conf(QUICK_RESOLVER), &args) else {
+        return;
+    };
+    assert_eq!(run.status, Some(0), "{run:#?}");
+    let document = support::json::json_document(&run);
+    support::json::assert_smtpdcheck_schema(&document);
+    assert_eq!(document["mx"]["null_mx"], true, "{document}");
+    assert_eq!(document["servers"].as_array().map(Vec::len), Some(0));
+}

@@ -16,6 +16,7 @@ mod support;
 
 mod cache;
 mod greetings;
+mod json;
 mod output;
 mod servers;
 mod usage;

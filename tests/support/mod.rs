@@ -21,6 +21,7 @@
 mod conn;
 pub mod dns;
 pub mod files;
+pub mod json;
 pub mod mx;
 pub mod run;
 pub mod script;
