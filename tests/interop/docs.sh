@@ -113,6 +113,31 @@ write_docs() {
             [ -n "$v6reply" ] || v6reply=$(tail -n1 "$f.v6.txt")
             echo "| $name | $ca | $other | \`$v6reply\` | $(cat "$f.v6.txt.rc") |"
         done
+        if ls "$STATE"/transcripts/*.check_mx.txt >/dev/null 2>&1; then
+            echo
+            echo "## check_mx, every MTA"
+            echo
+            echo "\`check_mx --port PORT -t 10 --ca-file server.pem -H 127.0.0.1 -H ::1\` (with"
+            echo "\`--require-tls\` where the MTA offers STARTTLS; the Postfix without STARTTLS is"
+            echo "the secondary-MX one below). The first line, without its performance data:"
+            echo
+            echo "| MTA | first line | exit |"
+            echo "| --- | --- | --- |"
+            for name in postfix exim sendmail opensmtpd postfix-mx; do
+                f=$STATE/transcripts/$name.check_mx.txt
+                [ -f "$f" ] || continue
+                echo "| $name | \`$(head -n1 "$f" | sed 's/ | .*//')\` | $(cat "$f.rc") |"
+            done
+            f=$STATE/transcripts/postfix.check_mx.txt
+            if [ -f "$f" ]; then
+                echo
+                echo "Postfix's whole output:"
+                echo
+                echo '```'
+                cat "$f"
+                echo '```'
+            fi
+        fi
         if [ -f "$STATE/transcripts/postfix-auth.auth.txt" ] || [ -f "$STATE/transcripts/exim-auth.auth.txt" ]; then
             echo
             echo "## ETRN after SMTP AUTH"

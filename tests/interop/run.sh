@@ -245,6 +245,7 @@ mta_checks() {
         etrn_checks "$name" "$port" "$log" "$evid" "${@:7}"
         tls_checks "$name" "$port" "$log" "$evid"
         v6_checks "$name" "$port" "$log" "$evid" 0
+        check_mx_checks "$name" "$port" yes
         "$more"
     else
         fail "$name: start on 127.0.0.1:$port"
@@ -403,6 +404,37 @@ tls_checks() {
     sleep 1.2
 }
 
+# check_mx_checks NAME PORT TLS(yes|no): check_mx on 127.0.0.1 and [::1]
+# at once, certificates verified with --ca-file: OK with --require-tls when
+# the MTA offers STARTTLS; without it OK, and CRITICAL with --require-tls
+check_mx_checks() {
+    local name=$1 port=$2 tls=$3
+    local cmx=("$BIN" check_mx --helo $HELO --port "$port" -t 10 --ca-file "$TLS/server.pem" -H 127.0.0.1 -H ::1)
+    if [ "$tls" = yes ]; then
+        check "$name: check_mx --require-tls on 127.0.0.1 and [::1] is OK" 0 "${cmx[@]}" --require-tls
+    else
+        check "$name: check_mx on 127.0.0.1 and [::1] is OK (no STARTTLS offered)" 0 "${cmx[@]}"
+    fi
+    keep "$name.check_mx"
+    if head -n1 "$OUT" | grep -q '^MX OK - ' && grep -q "'mx_up'=2;" "$OUT" &&
+        grep -q '127\.0\.0\.1' "$OUT" && grep -q '::1' "$OUT"; then
+        ok "$name: check_mx says MX OK, both addresses up"
+    else
+        fail "$name: check_mx output"
+        show "$OUT"
+    fi
+    if [ "$tls" = yes ]; then
+        if grep -Eq "'127\.0\.0\.1 cert_days'=[0-9]" "$OUT" && grep -Eq "'::1 cert_days'=[0-9]" "$OUT"; then
+            ok "$name: check_mx read the certificate's days left"
+        else
+            fail "$name: no certificate days in check_mx's perfdata"
+            show "$OUT"
+        fi
+    else
+        check "$name: check_mx --require-tls is CRITICAL without STARTTLS" 2 "${cmx[@]}" --require-tls
+    fi
+}
+
 # the smtpdcheck "down" check, after the MTA was stopped
 down_check() {
     check "$1: smtpdcheck reports 127.0.0.1:$2 not available once stopped" 0 \
@@ -428,13 +460,13 @@ subjectAltName = $3
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 EOF
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -config "$TLS/$1.cnf" \
+    openssl req -x509 -newkey rsa:2048 -nodes -days 60 -config "$TLS/$1.cnf" \
         -keyout "$TLS/$1.key" -out "$TLS/$1.pem" >/dev/null 2>&1
 }
-if mkcert server 127.0.0.1 "IP:127.0.0.1" && mkcert other 127.0.0.1 "IP:127.0.0.1"; then
+if mkcert server 127.0.0.1 "IP:127.0.0.1, IP:::1" && mkcert other 127.0.0.1 "IP:127.0.0.1, IP:::1"; then
     chmod 644 "$TLS"/*.pem
     chmod 600 "$TLS"/*.key
-    ok "openssl: self-signed certificates for 127.0.0.1 (IP SAN)"
+    ok "openssl: self-signed certificates for 127.0.0.1 and ::1 (IP SANs, 60 days)"
 else
     fail "openssl: self-signed certificates"
 fi
@@ -752,6 +784,7 @@ if want_mta exim; then
         etrn_checks exim $X_PORT "$X_LOG" exim_evidence 0 0 0 0
         tls_checks exim $X_PORT "$X_LOG" exim_evidence
         v6_checks exim $X_PORT "$X_LOG" exim_evidence 0
+        check_mx_checks exim $X_PORT yes
         # quirk: with smtp_etrn_command Exim says 250 to anything
         reply_check "exim (quirk: smtp_etrn_command)" exim.unknown 250
         reply_check "exim (quirk: smtp_etrn_command)" exim.queue 250
@@ -850,6 +883,7 @@ if want_mta opensmtpd; then
         fi
         EHLO_FILE[opensmtpd]=$STATE/transcripts/opensmtpd.name.txt
         v6_checks opensmtpd $O_PORT /dev/null true 1
+        check_mx_checks opensmtpd $O_PORT no
         for form in at:@$DOMAIN unknown:unknown.test queue:#somequeue hash:#$DOMAIN; do
             run "${ETRN[@]}" -v --helo $HELO --port $O_PORT 127.0.0.1 "${form#*:}"
             keep "opensmtpd.${form%%:*}"

@@ -109,7 +109,9 @@ start_postfix_mx() {
     chmod 700 "$PM/cache"
     local recipe_sed="s|/usr/bin/smtpdcheck|$SMX/bin/smtpdcheck|; s|/var/cache/smtpbox|$PM/cache|; s|--postfix-policy|--postfix-policy --port $SMX_PRIMARY_PORT|"
     {
-        awk '$1 == "smtp" && $2 == "inet" { print "127.0.0.1:'$PM_PORT' inet n - n - - smtpd"; next }
+        awk '$1 == "smtp" && $2 == "inet" {
+                 print "127.0.0.1:'$PM_PORT' inet n - n - - smtpd"
+                 print "[::1]:'$PM_PORT' inet n - n - - smtpd"; next }
              /^[^#[:space:]]/ && NF >= 8 { $5 = "n" } { print }' /usr/share/postfix/master.cf.dist
         sed "$recipe_sed" "$SMX_EXAMPLES/postfix-master.cf"
     } >"$PM/conf/master.cf"
@@ -121,8 +123,8 @@ myhostname = mx2.d.test
 mydomain = mta.test
 myorigin = mta.test
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
+inet_interfaces = 127.0.0.1, [::1]
+inet_protocols = all
 # the test client connects from 127.0.0.2: not a trusted network
 mynetworks = 127.0.0.1/32
 relay_domains = d.test, nx.test
@@ -252,6 +254,7 @@ secondary_mx_checks() {
         if start_postfix_mx; then
             ok "postfix-mx: started on 127.0.0.1:$PM_PORT with the recipe of postfix-master.cf and postfix-main.cf"
             postfix_up=1
+            check_mx_checks postfix-mx $PM_PORT no # this Postfix offers no STARTTLS
         else
             fail "postfix-mx: start on 127.0.0.1:$PM_PORT"
             show "$PM/start.log"
