@@ -46,7 +46,10 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./etc/default/smtpbox ./usr/share/doc/smtpbox/copyright ./usr/share/doc/smtpbox/changelog.Debian.gz \
     ./usr/lib/systemd/system/smtpbox-etrn.service \
     ./usr/share/doc/smtpbox/examples/postfix-master.cf ./usr/share/doc/smtpbox/examples/postfix-main.cf \
-    ./usr/share/doc/smtpbox/examples/exim-acl.conf; do
+    ./usr/share/doc/smtpbox/examples/exim-acl.conf \
+    ./usr/lib/nagios/plugins/check_mx ./usr/share/man/man1/check_mx.1.gz \
+    ./usr/share/bash-completion/completions/check_mx \
+    ./usr/share/doc/smtpbox/examples/check_mx-icinga2.conf ./usr/share/doc/smtpbox/examples/check_mx-nagios.cfg; do
     check "package contains $path" grep -qx -- "$path" <<<"$contents"
 done
 check "the unit is not started at install" sh -c "! dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./postinst | grep -Eq 'deb-systemd-invoke +(start|restart) |systemctl +(start|restart) '"
@@ -56,10 +59,12 @@ installed_checks() {
     check "man -w smtpdcheck" man -w smtpdcheck
     check "man -w etrn finds ours" sh -c 'man -w etrn | grep -q "/man8/etrn.8.gz"'
     check "man pages render without warnings" sh -c \
-        'for p in smtpbox smtpdcheck etrn; do out=$(man --warnings -l "$(man -w $p)" 2>&1 >/dev/null); [ -z "$out" ] || { echo "$p: $out"; exit 1; }; done'
+        'for p in smtpbox smtpdcheck etrn check_mx; do out=$(man --warnings -l "$(man -w $p)" 2>&1 >/dev/null); [ -z "$out" ] || { echo "$p: $out"; exit 1; }; done'
     check "/usr/bin/smtpdcheck --version" /usr/bin/smtpdcheck --version
     check "etrn --help through /usr/sbin/etrn" /usr/sbin/etrn --help
     check "etrn is smtpbox's" sh -c '/usr/sbin/etrn --version | grep -q "^etrn "'
+    check "/usr/lib/nagios/plugins/check_mx --version" sh -c '/usr/lib/nagios/plugins/check_mx --version | grep -q "^check_mx "'
+    check "check_mx usage error is UNKNOWN (3)" sh -c '/usr/lib/nagios/plugins/check_mx --no-such-option >/dev/null 2>&1; [ $? = 3 ]'
     check "systemd-analyze verify the unit" systemd-analyze verify /usr/lib/systemd/system/smtpbox-etrn.service
     check "unit enabled at install" test -L /etc/systemd/system/multi-user.target.wants/smtpbox-etrn.service
     check "system user _smtpbox" getent passwd _smtpbox
