@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: build smtpbox (release) and measure it against a C floor and
 # check_smtp on loopback, then write docs/benchmarks.md (with the policy
-# service's section from bench/policy.sh appended).
+# service's section from bench/policy.sh and check_mx's from
+# bench/check_mx.sh appended).
 #
 #   bash bench/run.sh
 #
@@ -422,6 +423,8 @@ L.append("")
 open(out, "w").write("\n".join(L))
 print("\n".join(L))
 PY
-# (g) and (h): the policy service and --mx, in their own script (root only).
+# (g) and (h): the policy service and --mx, in their own script (root only);
+# (i): check_mx against check_smtp, in its own.
 { echo; bash bench/policy.sh "$BIN"; } >>"$OUT"
+{ echo; bash bench/check_mx.sh "$BIN"; } >>"$OUT"
 say "wrote $OUT"
