@@ -61,14 +61,14 @@ wait_log() {
     done
 }
 
-# port_open PORT: something accepts TCP on 127.0.0.1:PORT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_open PORT [ADDRESS]: something accepts TCP on ADDRESS (127.0.0.1):PORT
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
-# wait_port PORT open|closed SECONDS
+# wait_port PORT open|closed SECONDS [ADDRESS]
 wait_port() {
     local i
     for ((i = 0; i < $3 * 5; i++)); do
-        if port_open "$1"; then [ "$2" = open ] && return 0; else [ "$2" = closed ] && return 0; fi
+        if port_open "$1" "${4:-}"; then [ "$2" = open ] && return 0; else [ "$2" = closed ] && return 0; fi
         sleep 0.2
     done
     return 1

@@ -70,24 +70,14 @@ ns  IN A   $SMX_DNS
 EOF
     $PY "$HERE/dnsd.py" "$SMX_DNS" "$SMX/d.test.zone" 1800 >"$SMX/dnsd.log" 2>&1 &
     SMX_PIDS="$SMX_PIDS $!"
-    local i
-    for ((i = 0; i < 50; i++)); do
-        (exec 3<>"/dev/tcp/$SMX_DNS/53") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_port 53 open 5 "$SMX_DNS" # its TCP side
 }
 
 start_smx_primary() {
     (cd "$SMX" && exec $PY "$HERE/greeter.py" $SMX_PRIMARY $SMX_PRIMARY_PORT mx1.d.test 1800) \
         >"$SMX/greeter.log" 2>&1 &
     SMX_PRIMARY_PID=$!
-    local i
-    for ((i = 0; i < 50; i++)); do
-        (exec 3<>"/dev/tcp/$SMX_PRIMARY/$SMX_PRIMARY_PORT") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_port $SMX_PRIMARY_PORT open 5 $SMX_PRIMARY
 }
 
 # smtpdcheck as installed: a copy every user may run, and its link
