@@ -19,27 +19,27 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_ATTRIBUTES: usize = 1000;
 
 /// One policy request: its attributes in the order sent (a name sent
-/// twice keeps its last value).
+/// twice keeps its last value), borrowed from the bytes read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Request {
-    attributes: Vec<(String, String)>,
+pub struct Request<'a> {
+    attributes: Vec<(&'a str, &'a str)>,
 }
 
-impl Request {
+impl<'a> Request<'a> {
     /// The value of `name` (the last one when sent twice).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
         self.attributes
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     /// The attribute names, each once, in the order first sent.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub fn names(&self) -> impl Iterator<Item = &'a str> {
         let mut seen: Vec<&str> = Vec::new();
         for (name, _) in &self.attributes {
-            if !seen.contains(&name.as_str()) {
+            if !seen.contains(name) {
                 seen.push(name);
             }
         }
@@ -49,7 +49,7 @@ impl Request {
     /// For `protocol_state=RCPT` (RFC 5321 §4.1.1.3): the recipient's
     /// domain, when there is one to look up; `None` for every other state
     /// and for a missing, empty or domain-less recipient.
-    pub fn recipient_domain(&self) -> Option<&str> {
+    pub fn recipient_domain(&self) -> Option<&'a str> {
         let state = self.get("protocol_state")?;
         if !state.eq_ignore_ascii_case("RCPT") {
             return None;
@@ -103,7 +103,7 @@ impl std::error::Error for RequestError {}
 /// while it is incomplete (read more), else the request and how many
 /// bytes it took. Lines end with `\n` (a `\r` before it is kept in the
 /// value, as Postfix does not send one).
-pub fn next_request(input: &[u8]) -> Result<Option<(Request, usize)>, RequestError> {
+pub fn next_request(input: &[u8]) -> Result<Option<(Request<'_>, usize)>, RequestError> {
     let window = &input[..input.len().min(MAX_REQUEST_BYTES)];
     let Some(end) = request_end(window) else {
         return if input.len() >= MAX_REQUEST_BYTES {
@@ -112,7 +112,9 @@ pub fn next_request(input: &[u8]) -> Result<Option<(Request, usize)>, RequestErr
             Ok(None)
         };
     };
-    let mut request = Request::default();
+    let mut request = Request {
+        attributes: Vec::with_capacity(32), // Postfix sends about 30
+    };
     // Postfix sends no empty request; an empty line alone asks nothing.
     for (index, line) in input[..end].split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
@@ -126,7 +128,7 @@ pub fn next_request(input: &[u8]) -> Result<Option<(Request, usize)>, RequestErr
         if request.attributes.len() == MAX_ATTRIBUTES {
             return Err(RequestError::TooManyAttributes);
         }
-        request.attributes.push((name.to_owned(), value.to_owned()));
+        request.attributes.push((name, value));
     }
     Ok(Some((request, end + 1)))
 }
@@ -137,10 +139,15 @@ fn request_end(input: &[u8]) -> Option<usize> {
     if input.first() == Some(&b'\n') {
         return Some(0);
     }
-    input
-        .windows(2)
-        .position(|pair| pair == b"\n\n")
-        .map(|at| at + 1)
+    let mut from = 0;
+    while let Some(found) = input[from..].iter().position(|&b| b == b'\n') {
+        let at = from + found;
+        if input.get(at + 1) == Some(&b'\n') {
+            return Some(at + 1);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// What the service answers.
@@ -154,14 +161,19 @@ pub enum Action {
 }
 
 impl Action {
-    /// The answer on the wire: one `action=` line and the empty line.
-    pub fn render(&self) -> String {
+    /// Appends the answer on the wire: one `action=` line and the empty
+    /// line.
+    pub fn render_into(&self, answers: &mut String) {
         match self {
             // HostName holds no blank or control character: one line.
-            Action::DeferIfPermit(server) => format!(
-                "action=DEFER_IF_PERMIT Service temporarily unavailable, please use {server}\n\n"
-            ),
-            Action::Dunno => "action=DUNNO\n\n".to_owned(),
+            Action::DeferIfPermit(server) => {
+                answers.push_str(
+                    "action=DEFER_IF_PERMIT Service temporarily unavailable, please use ",
+                );
+                answers.push_str(server);
+                answers.push_str("\n\n");
+            }
+            Action::Dunno => answers.push_str("action=DUNNO\n\n"),
         }
     }
 }
@@ -170,7 +182,7 @@ impl Action {
 mod tests {
     use super::*;
 
-    fn request(text: &str) -> Request {
+    fn request(text: &str) -> Request<'_> {
         let (request, used) = next_request(text.as_bytes())
             .expect("a well-formed request")
             .expect("a whole request");
@@ -243,11 +255,13 @@ mod tests {
     #[test]
     fn answers_are_one_line_and_the_empty_line() {
         let server = HostName::parse("mx1.d.test").expect("a name");
-        let defer = Action::DeferIfPermit(server).render();
+        let mut answers = String::new();
+        Action::DeferIfPermit(server).render_into(&mut answers);
         assert_eq!(
-            defer,
+            answers,
             "action=DEFER_IF_PERMIT Service temporarily unavailable, please use mx1.d.test\n\n"
         );
-        assert_eq!(Action::Dunno.render(), "action=DUNNO\n\n");
+        Action::Dunno.render_into(&mut answers);
+        assert!(answers.ends_with("mx1.d.test\n\naction=DUNNO\n\n"));
     }
 }

@@ -73,15 +73,16 @@ pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Repo
     };
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
+    let mut answers = String::new();
     loop {
         // Answer every whole request received, then write them at once.
         let mut start = 0;
-        let mut answers = String::new();
+        answers.clear();
         loop {
             match next_request(&buffer[start..]) {
                 Ok(Some((request, used))) => {
                     start += used;
-                    answers.push_str(&service.answer(&request).await.render());
+                    service.answer(&request).await.render_into(&mut answers);
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -193,7 +194,7 @@ struct Service<'a> {
 impl Service<'_> {
     /// The answer to one request, within `--timeout` of it: DUNNO when
     /// anything goes wrong.
-    async fn answer(&mut self, request: &Request) -> Action {
+    async fn answer(&mut self, request: &Request<'_>) -> Action {
         let Some(domain) = request.recipient_domain() else {
             self.reporter.detail(format_args!(
                 "{} {}: DUNNO (not a recipient)",
@@ -202,7 +203,7 @@ impl Service<'_> {
             ));
             return Action::Dunno;
         };
-        let recipient = request.get("recipient").unwrap_or_default().to_owned();
+        let recipient = request.get("recipient").unwrap_or_default();
         let deadline = self.settings.probe.timeout.map(|t| Instant::now() + t);
         let action = match within(deadline, self.decide(domain, request, deadline)).await {
             Some(Ok(action)) => action,
@@ -231,7 +232,7 @@ impl Service<'_> {
     async fn decide(
         &mut self,
         domain: &str,
-        request: &Request,
+        request: &Request<'_>,
         deadline: Option<Instant>,
     ) -> Result<Action, String> {
         let domain = HostName::parse(domain).map_err(|e| format!("recipient domain: {e}"))?;
@@ -272,7 +273,7 @@ impl Service<'_> {
 
     /// `--stop`, else the address the SMTP client reached (Postfix 3.2+),
     /// else this host's own addresses.
-    fn stop(&self, request: &Request) -> Stop {
+    fn stop(&self, request: &Request<'_>) -> Stop {
         if let Some(host) = &self.settings.stop {
             return Stop::At(host.clone());
         }
