@@ -105,49 +105,52 @@ impl std::error::Error for RequestError {}
 /// value, as Postfix does not send one).
 pub fn next_request(input: &[u8]) -> Result<Option<(Request<'_>, usize)>, RequestError> {
     let window = &input[..input.len().min(MAX_REQUEST_BYTES)];
-    let Some(end) = request_end(window) else {
-        return if input.len() >= MAX_REQUEST_BYTES {
-            Err(RequestError::TooLarge)
-        } else {
-            Ok(None)
-        };
-    };
     let mut request = Request {
         attributes: Vec::with_capacity(32), // Postfix sends about 30
     };
-    // Postfix sends no empty request; an empty line alone asks nothing.
-    for (index, line) in input[..end].split(|&b| b == b'\n').enumerate() {
+    // Read in one pass; a bad line is only an error once the request is
+    // known to be whole (until then, more may be read).
+    let mut error = None;
+    let (mut line_start, mut number) = (0, 0);
+    loop {
+        number += 1;
+        let Some(length) = window[line_start..].iter().position(|&b| b == b'\n') else {
+            return if input.len() >= MAX_REQUEST_BYTES {
+                Err(RequestError::TooLarge)
+            } else {
+                Ok(None)
+            };
+        };
+        let line = &window[line_start..line_start + length];
+        // Postfix sends no empty request; an empty line alone asks nothing.
         if line.is_empty() {
-            continue;
+            return match error {
+                Some(error) => Err(error),
+                None => Ok(Some((request, line_start + 1))),
+            };
         }
-        let number = index + 1;
-        let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
-        let (name, value) = line
-            .split_once('=')
-            .ok_or(RequestError::NotAnAttribute(number))?;
-        if request.attributes.len() == MAX_ATTRIBUTES {
-            return Err(RequestError::TooManyAttributes);
+        if error.is_none() {
+            error = add_attribute(&mut request, number, line).err();
         }
-        request.attributes.push((name, value));
+        line_start += length + 1;
     }
-    Ok(Some((request, end + 1)))
 }
 
-/// The offset of the `\n` of the empty line that ends the first request:
-/// a `\n` at the start, or one right after another.
-fn request_end(input: &[u8]) -> Option<usize> {
-    if input.first() == Some(&b'\n') {
-        return Some(0);
+/// Adds line `number` of a request, `name=value`.
+fn add_attribute<'a>(
+    request: &mut Request<'a>,
+    number: usize,
+    line: &'a [u8],
+) -> Result<(), RequestError> {
+    let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
+    let (name, value) = line
+        .split_once('=')
+        .ok_or(RequestError::NotAnAttribute(number))?;
+    if request.attributes.len() == MAX_ATTRIBUTES {
+        return Err(RequestError::TooManyAttributes);
     }
-    let mut from = 0;
-    while let Some(found) = input[from..].iter().position(|&b| b == b'\n') {
-        let at = from + found;
-        if input.get(at + 1) == Some(&b'\n') {
-            return Some(at + 1);
-        }
-        from = at + 1;
-    }
-    None
+    request.attributes.push((name, value));
+    Ok(())
 }
 
 /// What the service answers.
@@ -248,6 +251,11 @@ mod tests {
                 &input[..input.len().min(40)]
             );
         }
+        // A bad line waits for the end of its request; the first one counts.
+        let bad = b"a=b\nno equals sign\nc=\xff\n";
+        assert_eq!(next_request(bad), Ok(None));
+        let whole = [&bad[..], b"\n"].concat();
+        assert_eq!(next_request(&whole), Err(RequestError::NotAnAttribute(2)));
         let fits = "a=b\n".repeat(MAX_ATTRIBUTES) + "\n";
         assert!(next_request(fits.as_bytes()).is_ok_and(|r| r.is_some()));
     }
