@@ -10,8 +10,9 @@
 //! or broken stderr/stdout: a lost message must never change an exit
 //! status.
 
+use std::cell::RefCell;
 use std::ffi::CString;
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
@@ -96,9 +97,7 @@ impl Reporter {
     /// One stderr line, `[<priority>]NAME: message` (or one syslog line).
     pub fn line(&self, priority: Priority, message: impl Display) {
         if self.syslog {
-            let text = CString::new(one_line(&message.to_string())).unwrap_or_default();
-            // SAFETY: a constant "%s" format with one C string argument.
-            unsafe { libc::syslog(priority as libc::c_int, c"%s".as_ptr(), text.as_ptr()) };
+            syslog_line(priority, message);
             return;
         }
         let journal = *self.journal.get_or_init(stderr_is_journal);
@@ -126,18 +125,62 @@ impl Sink for Reporter {
     }
 }
 
-/// `text` with its control characters escaped (a newline as `\n`): a
-/// log line stays one line and holds no NUL.
-fn one_line(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for c in text.chars() {
+thread_local! {
+    /// The syslog line being built, reused from line to line (a service
+    /// logs one per deferral).
+    static SYSLOG_LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// One syslog(3) line: `message` with its control characters escaped,
+/// built in the reused buffer (a fresh one if it is busy).
+fn syslog_line(priority: Priority, message: impl Display) {
+    let send = |line: &mut String| {
+        line.clear();
+        let _ = fmt::write(&mut OneLine(line), format_args!("{message}"));
+        line.push('\0'); // escaped text holds no other NUL
+        // SAFETY: a constant "%s" format with one NUL-terminated string.
+        unsafe {
+            libc::syslog(
+                priority as libc::c_int,
+                c"%s".as_ptr(),
+                line.as_ptr().cast::<libc::c_char>(),
+            )
+        };
+    };
+    let reused = SYSLOG_LINE.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut line) => {
+            send(&mut line);
+            true
+        }
+        Err(_) => false,
+    });
+    if reused != Ok(true) {
+        send(&mut String::new());
+    }
+}
+
+/// Writes text into a log line with its control characters escaped.
+struct OneLine<'a>(&'a mut String);
+
+impl fmt::Write for OneLine<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        push_one_line(self.0, text);
+        Ok(())
+    }
+}
+
+/// Appends `text` with its control characters escaped (a newline as
+/// `\n`): a log line stays one line and holds no NUL.
+fn push_one_line(line: &mut String, text: &str) {
+    let mut plain = 0;
+    for (at, c) in text.char_indices() {
         if c.is_control() {
+            line.push_str(&text[plain..at]);
             line.extend(c.escape_default());
-        } else {
-            line.push(c);
+            plain = at + c.len_utf8();
         }
     }
-    line
+    line.push_str(&text[plain..]);
 }
 
 /// systemd sets JOURNAL_STREAM to `DEVICE:INODE` of the stream it connected;
@@ -159,9 +202,24 @@ fn stderr_is_journal() -> bool {
 mod tests {
     use super::*;
 
+    fn one_line(text: &str) -> String {
+        let mut line = String::new();
+        push_one_line(&mut line, text);
+        line
+    }
+
     #[test]
     fn log_lines_stay_one_line() {
         assert_eq!(one_line("a\nb\0c\u{1b}[2J"), "a\\nb\\u{0}c\\u{1b}[2J");
         assert_eq!(one_line("plain \"text\""), "plain \"text\"");
+        assert_eq!(one_line("\u{85}é\t"), "\\u{85}é\\t");
+    }
+
+    #[test]
+    fn escaping_is_the_same_whatever_the_pieces() {
+        let mut line = String::new();
+        let pieces = format_args!("{}: {}{}", "a\nb", 'c', "\u{7f}d");
+        fmt::write(&mut OneLine(&mut line), pieces).expect("a String takes it");
+        assert_eq!(line, "a\\nb: c\\u{7f}d");
     }
 }

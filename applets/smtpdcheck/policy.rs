@@ -19,27 +19,27 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_ATTRIBUTES: usize = 1000;
 
 /// One policy request: its attributes in the order sent (a name sent
-/// twice keeps its last value).
+/// twice keeps its last value), borrowed from the bytes read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Request {
-    attributes: Vec<(String, String)>,
+pub struct Request<'a> {
+    attributes: Vec<(&'a str, &'a str)>,
 }
 
-impl Request {
+impl<'a> Request<'a> {
     /// The value of `name` (the last one when sent twice).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
         self.attributes
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     /// The attribute names, each once, in the order first sent.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub fn names(&self) -> impl Iterator<Item = &'a str> {
         let mut seen: Vec<&str> = Vec::new();
         for (name, _) in &self.attributes {
-            if !seen.contains(&name.as_str()) {
+            if !seen.contains(name) {
                 seen.push(name);
             }
         }
@@ -49,7 +49,7 @@ impl Request {
     /// For `protocol_state=RCPT` (RFC 5321 §4.1.1.3): the recipient's
     /// domain, when there is one to look up; `None` for every other state
     /// and for a missing, empty or domain-less recipient.
-    pub fn recipient_domain(&self) -> Option<&str> {
+    pub fn recipient_domain(&self) -> Option<&'a str> {
         let state = self.get("protocol_state")?;
         if !state.eq_ignore_ascii_case("RCPT") {
             return None;
@@ -103,44 +103,54 @@ impl std::error::Error for RequestError {}
 /// while it is incomplete (read more), else the request and how many
 /// bytes it took. Lines end with `\n` (a `\r` before it is kept in the
 /// value, as Postfix does not send one).
-pub fn next_request(input: &[u8]) -> Result<Option<(Request, usize)>, RequestError> {
+pub fn next_request(input: &[u8]) -> Result<Option<(Request<'_>, usize)>, RequestError> {
     let window = &input[..input.len().min(MAX_REQUEST_BYTES)];
-    let Some(end) = request_end(window) else {
-        return if input.len() >= MAX_REQUEST_BYTES {
-            Err(RequestError::TooLarge)
-        } else {
-            Ok(None)
-        };
+    let mut request = Request {
+        attributes: Vec::with_capacity(32), // Postfix sends about 30
     };
-    let mut request = Request::default();
-    // Postfix sends no empty request; an empty line alone asks nothing.
-    for (index, line) in input[..end].split(|&b| b == b'\n').enumerate() {
+    // Read in one pass; a bad line is only an error once the request is
+    // known to be whole (until then, more may be read).
+    let mut error = None;
+    let (mut line_start, mut number) = (0, 0);
+    loop {
+        number += 1;
+        let Some(length) = window[line_start..].iter().position(|&b| b == b'\n') else {
+            return if input.len() >= MAX_REQUEST_BYTES {
+                Err(RequestError::TooLarge)
+            } else {
+                Ok(None)
+            };
+        };
+        let line = &window[line_start..line_start + length];
+        // Postfix sends no empty request; an empty line alone asks nothing.
         if line.is_empty() {
-            continue;
+            return match error {
+                Some(error) => Err(error),
+                None => Ok(Some((request, line_start + 1))),
+            };
         }
-        let number = index + 1;
-        let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
-        let (name, value) = line
-            .split_once('=')
-            .ok_or(RequestError::NotAnAttribute(number))?;
-        if request.attributes.len() == MAX_ATTRIBUTES {
-            return Err(RequestError::TooManyAttributes);
+        if error.is_none() {
+            error = add_attribute(&mut request, number, line).err();
         }
-        request.attributes.push((name.to_owned(), value.to_owned()));
+        line_start += length + 1;
     }
-    Ok(Some((request, end + 1)))
 }
 
-/// The offset of the `\n` of the empty line that ends the first request:
-/// a `\n` at the start, or one right after another.
-fn request_end(input: &[u8]) -> Option<usize> {
-    if input.first() == Some(&b'\n') {
-        return Some(0);
+/// Adds line `number` of a request, `name=value`.
+fn add_attribute<'a>(
+    request: &mut Request<'a>,
+    number: usize,
+    line: &'a [u8],
+) -> Result<(), RequestError> {
+    let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
+    let (name, value) = line
+        .split_once('=')
+        .ok_or(RequestError::NotAnAttribute(number))?;
+    if request.attributes.len() == MAX_ATTRIBUTES {
+        return Err(RequestError::TooManyAttributes);
     }
-    input
-        .windows(2)
-        .position(|pair| pair == b"\n\n")
-        .map(|at| at + 1)
+    request.attributes.push((name, value));
+    Ok(())
 }
 
 /// What the service answers.
@@ -154,14 +164,19 @@ pub enum Action {
 }
 
 impl Action {
-    /// The answer on the wire: one `action=` line and the empty line.
-    pub fn render(&self) -> String {
+    /// Appends the answer on the wire: one `action=` line and the empty
+    /// line.
+    pub fn render_into(&self, answers: &mut String) {
         match self {
             // HostName holds no blank or control character: one line.
-            Action::DeferIfPermit(server) => format!(
-                "action=DEFER_IF_PERMIT Service temporarily unavailable, please use {server}\n\n"
-            ),
-            Action::Dunno => "action=DUNNO\n\n".to_owned(),
+            Action::DeferIfPermit(server) => {
+                answers.push_str(
+                    "action=DEFER_IF_PERMIT Service temporarily unavailable, please use ",
+                );
+                answers.push_str(server);
+                answers.push_str("\n\n");
+            }
+            Action::Dunno => answers.push_str("action=DUNNO\n\n"),
         }
     }
 }
@@ -170,7 +185,7 @@ impl Action {
 mod tests {
     use super::*;
 
-    fn request(text: &str) -> Request {
+    fn request(text: &str) -> Request<'_> {
         let (request, used) = next_request(text.as_bytes())
             .expect("a well-formed request")
             .expect("a whole request");
@@ -236,6 +251,11 @@ mod tests {
                 &input[..input.len().min(40)]
             );
         }
+        // A bad line waits for the end of its request; the first one counts.
+        let bad = b"a=b\nno equals sign\nc=\xff\n";
+        assert_eq!(next_request(bad), Ok(None));
+        let whole = [&bad[..], b"\n"].concat();
+        assert_eq!(next_request(&whole), Err(RequestError::NotAnAttribute(2)));
         let fits = "a=b\n".repeat(MAX_ATTRIBUTES) + "\n";
         assert!(next_request(fits.as_bytes()).is_ok_and(|r| r.is_some()));
     }
@@ -243,11 +263,13 @@ mod tests {
     #[test]
     fn answers_are_one_line_and_the_empty_line() {
         let server = HostName::parse("mx1.d.test").expect("a name");
-        let defer = Action::DeferIfPermit(server).render();
+        let mut answers = String::new();
+        Action::DeferIfPermit(server).render_into(&mut answers);
         assert_eq!(
-            defer,
+            answers,
             "action=DEFER_IF_PERMIT Service temporarily unavailable, please use mx1.d.test\n\n"
         );
-        assert_eq!(Action::Dunno.render(), "action=DUNNO\n\n");
+        Action::Dunno.render_into(&mut answers);
+        assert!(answers.ends_with("mx1.d.test\n\naction=DUNNO\n\n"));
     }
 }

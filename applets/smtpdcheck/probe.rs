@@ -11,6 +11,7 @@
 //! answer, no runtime is started at all: a cache hit costs no more than
 //! reading the cache file.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -107,7 +108,8 @@ impl std::error::Error for CheckError {}
 #[derive(Debug, PartialEq)]
 enum Job {
     LookUpStop(String),
-    LookUp(usize, String),
+    /// The server at this index.
+    LookUp(usize),
     Probe(usize, Vec<SocketAddr>),
 }
 
@@ -163,6 +165,15 @@ impl Pending<'_> {
     }
 }
 
+/// `name` in lower case (names from DNS usually are already).
+fn lower_case(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 /// An address as compared with `--stop`: `::ffff:192.0.2.1` (how a
 /// dual-stack socket reports an IPv4 peer) is `192.0.2.1`.
 fn canonical_ip(address: &SocketAddr) -> IpAddr {
@@ -184,7 +195,6 @@ struct Run<'a> {
     looked_up: Vec<(String, Vec<SocketAddr>)>,
     /// Queued, not yet started.
     jobs: Vec<Job>,
-    tasks: JoinSet<Event>,
 }
 
 impl<'a> Run<'a> {
@@ -213,7 +223,6 @@ impl<'a> Run<'a> {
                 .map(|_| (ServerOutcome::NotNeeded, None))
                 .collect(),
             jobs: Vec::new(),
-            tasks: JoinSet::new(),
         };
         match stop {
             Stop::Nowhere => {}
@@ -236,7 +245,7 @@ impl<'a> Run<'a> {
         for (index, server) in servers.iter().enumerate() {
             match server.name.ip() {
                 Some(ip) => run.addresses[index] = Some(vec![SocketAddr::new(ip, settings.port)]),
-                None => run.jobs.push(Job::LookUp(index, server.name.to_string())),
+                None => run.jobs.push(Job::LookUp(index)),
             }
         }
         run.update_stop_matches();
@@ -255,10 +264,12 @@ impl<'a> Run<'a> {
 
     /// Runs the queued jobs, and those that their results call for, until
     /// the verdict is determined.
+    /// Pending tasks are dropped with their set when it returns.
     async fn drive(mut self, cache: &mut Cache) -> Result<Report, Error> {
+        let mut tasks = JoinSet::new();
         loop {
-            self.spawn_jobs();
-            let Some(Ok(event)) = self.tasks.join_next().await else {
+            self.spawn_jobs(&mut tasks);
+            let Some(Ok(event)) = tasks.join_next().await else {
                 // Every task ended and nothing decided: cannot happen, as
                 // each server ends up up or down; count it as "none available".
                 return Ok(self.into_report(Verdict::NoneAvailable));
@@ -270,19 +281,22 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn spawn_jobs(&mut self) {
+    fn spawn_jobs(&mut self, tasks: &mut JoinSet<Event>) {
         let (port, limits) = (self.settings.port, self.limits);
         for job in self.jobs.drain(..) {
             match job {
-                Job::LookUpStop(stop) => self
-                    .tasks
-                    .spawn(async move { Event::StopLooked(lookup(&stop, port, limits).await) }),
-                Job::LookUp(index, name) => self
-                    .tasks
-                    .spawn(async move { Event::Looked(index, lookup(&name, port, limits).await) }),
+                Job::LookUpStop(stop) => {
+                    tasks.spawn(async move { Event::StopLooked(lookup(&stop, port, limits).await) })
+                }
+                Job::LookUp(index) => {
+                    let name = self.servers[index].name.to_string();
+                    tasks.spawn(
+                        async move { Event::Looked(index, lookup(&name, port, limits).await) },
+                    )
+                }
                 Job::Probe(index, addresses) => {
                     let name = self.servers[index].name.to_string();
-                    self.tasks.spawn(probe(index, name, addresses, limits))
+                    tasks.spawn(probe(index, name, addresses, limits))
                 }
             };
         }
@@ -291,9 +305,9 @@ impl<'a> Run<'a> {
     /// Takes the addresses `known` has for names as looked up, dropping
     /// their lookup jobs.
     fn use_known(&mut self, known: KnownAddresses) {
-        let addresses = &mut self.addresses;
+        let (servers, addresses) = (self.servers, &mut self.addresses);
         self.jobs.retain(|job| match job {
-            Job::LookUp(index, name) => match known(&name.to_ascii_lowercase()) {
+            Job::LookUp(index) => match known(&lower_case(&servers[*index].name)) {
                 Some(found) => {
                     addresses[*index] = Some(found);
                     false
@@ -553,7 +567,7 @@ mod tests {
         let mut run = Run::new(&list, &Stop::Nowhere, &SETTINGS);
         // The second server is up, but the first one comes first.
         assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
-        assert_eq!(run.jobs, [Job::LookUp(0, "mx.test".to_owned())]);
+        assert_eq!(run.jobs, [Job::LookUp(0)]);
     }
 
     #[test]

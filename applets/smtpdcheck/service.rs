@@ -12,11 +12,13 @@
 //! closes the connection unanswered, as SMTPD_POLICY_README asks; smtpd
 //! then applies its `default_action`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -30,7 +32,7 @@ use super::probe::{self, ProbeSettings, Stop};
 use super::servers::Server;
 use crate::names::HostName;
 use crate::report::Reporter;
-use crate::smtp::mx::{self, MailServers, MxAnswer};
+use crate::smtp::mx::{self, Exchange, MailServers};
 use crate::smtp::session::within;
 
 /// The most domains whose MX answers are kept in memory.
@@ -73,15 +75,16 @@ pub async fn serve(settings: &ServiceSettings, mut cache: Cache, reporter: &Repo
     };
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
+    let mut answers = String::new();
     loop {
         // Answer every whole request received, then write them at once.
         let mut start = 0;
-        let mut answers = String::new();
+        answers.clear();
         loop {
             match next_request(&buffer[start..]) {
                 Ok(Some((request, used))) => {
                     start += used;
-                    answers.push_str(&service.answer(&request).await.render());
+                    service.answer(&request).await.render_into(&mut answers);
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -183,17 +186,22 @@ fn unix_stream(fd: OwnedFd) -> std::io::Result<tokio::net::UnixStream> {
 struct Service<'a> {
     settings: &'a ServiceSettings,
     cache: &'a mut Cache,
-    /// Lower-case domain: its MX answer and until when it holds.
-    mx_answers: HashMap<String, (MxAnswer, Instant)>,
+    /// Lower-case domain: its MX answer, as servers to check, and until
+    /// when it holds. Only names that [`HostName::parse`] takes are keys.
+    mx_answers: HashMap<String, (MxServers, Instant)>,
     /// Lower-case MX host name: its addresses and until when they hold.
     addresses: HashMap<String, (Vec<SocketAddr>, Instant)>,
     reporter: &'a Reporter,
 }
 
+/// A domain's MX answer as the servers to check, in order (their names
+/// parsed once); `None` for a null MX.
+type MxServers = Option<Arc<[Server]>>;
+
 impl Service<'_> {
     /// The answer to one request, within `--timeout` of it: DUNNO when
     /// anything goes wrong.
-    async fn answer(&mut self, request: &Request) -> Action {
+    async fn answer(&mut self, request: &Request<'_>) -> Action {
         let Some(domain) = request.recipient_domain() else {
             self.reporter.detail(format_args!(
                 "{} {}: DUNNO (not a recipient)",
@@ -202,9 +210,11 @@ impl Service<'_> {
             ));
             return Action::Dunno;
         };
-        let recipient = request.get("recipient").unwrap_or_default().to_owned();
-        let deadline = self.settings.probe.timeout.map(|t| Instant::now() + t);
-        let action = match within(deadline, self.decide(domain, request, deadline)).await {
+        let recipient = request.get("recipient").unwrap_or_default();
+        let now = Instant::now();
+        let deadline = self.settings.probe.timeout.map(|t| now + t);
+        let decision = self.decide(domain, request, now, deadline);
+        let action = match within(deadline, decision).await {
             Some(Ok(action)) => action,
             Some(Err(trouble)) => {
                 self.reporter
@@ -227,30 +237,22 @@ impl Service<'_> {
         action
     }
 
-    /// The decision for `domain`; `Err` says what went wrong.
+    /// The decision for `domain` (the request came at `now`); `Err` says
+    /// what went wrong.
     async fn decide(
         &mut self,
         domain: &str,
-        request: &Request,
+        request: &Request<'_>,
+        now: Instant,
         deadline: Option<Instant>,
     ) -> Result<Action, String> {
-        let domain = HostName::parse(domain).map_err(|e| format!("recipient domain: {e}"))?;
-        let answer = self.mx_answer(&domain, deadline).await?;
-        let exchanges = match answer.servers {
-            MailServers::Listed(exchanges) => exchanges,
-            MailServers::Implicit(itself) => vec![itself],
-            MailServers::Null => return Ok(Action::Dunno),
+        let (servers, looked_up) = self.mx_servers(domain, now, deadline).await?;
+        let Some(servers) = servers else {
+            return Ok(Action::Dunno); // a null MX
         };
-        let servers: Vec<Server> = exchanges
-            .into_iter()
-            .filter_map(|exchange| {
-                let name = HostName::parse(&exchange.name).ok()?;
-                let prio = Some(exchange.preference);
-                Some(Server { prio, name })
-            })
-            .collect();
         let stop = self.stop(request);
-        let now = Instant::now();
+        // After a DNS lookup, time has passed.
+        let now = if looked_up { Instant::now() } else { now };
         let known = |name: &str| {
             let (found, until) = self.addresses.get(name)?;
             (*until > now).then(|| found.clone())
@@ -263,7 +265,7 @@ impl Service<'_> {
                 .await
                 .map_err(|error| format!("--stop: {error}"))?,
         };
-        self.remember_addresses(report.looked_up.clone());
+        self.remember_addresses(report.looked_up);
         Ok(match report.verdict {
             Verdict::Available(index) => Action::DeferIfPermit(servers[index].name.clone()),
             Verdict::NoneAvailable => Action::Dunno,
@@ -272,7 +274,7 @@ impl Service<'_> {
 
     /// `--stop`, else the address the SMTP client reached (Postfix 3.2+),
     /// else this host's own addresses.
-    fn stop(&self, request: &Request) -> Stop {
+    fn stop(&self, request: &Request<'_>) -> Stop {
         if let Some(host) = &self.settings.stop {
             return Stop::At(host.clone());
         }
@@ -282,25 +284,38 @@ impl Service<'_> {
         }
     }
 
-    /// The MX answer for `domain`, from memory while its TTL lasts.
-    async fn mx_answer(
+    /// The servers of `domain`'s MX answer, from memory while its TTL
+    /// lasts, and whether DNS was asked.
+    async fn mx_servers(
         &mut self,
-        domain: &HostName,
+        domain: &str,
+        now: Instant,
         deadline: Option<Instant>,
-    ) -> Result<MxAnswer, String> {
-        let key = domain.to_ascii_lowercase();
-        let now = Instant::now();
-        if let Some((answer, until)) = self.mx_answers.get(&key) {
+    ) -> Result<(MxServers, bool), String> {
+        // Whether HostName::parse takes a name does not depend on its
+        // ASCII case, so a domain found here would parse.
+        let key = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(domain.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(domain)
+        };
+        if let Some((servers, until)) = self.mx_answers.get(key.as_ref()) {
             if *until > now {
-                return Ok(answer.clone());
+                return Ok((servers.clone(), false));
             }
         }
-        let answer = mx::lookup(domain, deadline)
+        let domain = HostName::parse(domain).map_err(|e| format!("recipient domain: {e}"))?;
+        let answer = mx::lookup(&domain, deadline)
             .await
             .map_err(|e| e.to_string())?;
         let ttl = match answer.servers {
             MailServers::Listed(_) => answer.ttl.min(MAX_MX_TTL),
             MailServers::Implicit(_) | MailServers::Null => NO_MX_TTL,
+        };
+        let servers = match answer.servers {
+            MailServers::Listed(exchanges) => Some(servers_of(exchanges)),
+            MailServers::Implicit(itself) => Some(servers_of(vec![itself])),
+            MailServers::Null => None,
         };
         if self.mx_answers.len() >= MAX_MX_ANSWERS {
             self.mx_answers.retain(|_, (_, until)| *until > now);
@@ -308,12 +323,16 @@ impl Service<'_> {
                 self.mx_answers.clear(); // a bound, not a policy: all are re-asked
             }
         }
-        self.mx_answers.insert(key, (answer.clone(), now + ttl));
-        Ok(answer)
+        self.mx_answers
+            .insert(key.into_owned(), (servers.clone(), now + ttl));
+        Ok((servers, true))
     }
 
     /// Keeps looked-up exchange addresses for [`ADDRESS_TTL`] (bounded).
     fn remember_addresses(&mut self, looked_up: Vec<(String, Vec<SocketAddr>)>) {
+        if looked_up.is_empty() {
+            return;
+        }
         let now = Instant::now();
         for (name, addresses) in looked_up {
             if self.addresses.len() >= MAX_MX_ANSWERS {
@@ -327,17 +346,32 @@ impl Service<'_> {
     }
 
     /// Writes what the last probes learnt to the shared file, and keeps it
-    /// in memory for the next requests.
+    /// in memory for the next requests. Nothing learnt, nothing to do:
+    /// what has expired in memory is no longer fresh anyway.
     fn keep_probe_results(&mut self) {
+        if !self.cache.has_news() {
+            return;
+        }
         let now = cache::now_ms();
         if let Some(path) = &self.settings.cache_path {
-            if self.cache.has_news() {
-                if let Err(err) = self.cache.save(path, now) {
-                    self.reporter
-                        .detail(format_args!("cache not updated: {}: {err}", path.display()));
-                }
+            if let Err(err) = self.cache.save(path, now) {
+                self.reporter
+                    .detail(format_args!("cache not updated: {}: {err}", path.display()));
             }
         }
         self.cache.absorb_learnt(now);
     }
+}
+
+/// The exchanges as servers to check, in order; a name that is not a
+/// host name is left out.
+fn servers_of(exchanges: Vec<Exchange>) -> Arc<[Server]> {
+    exchanges
+        .into_iter()
+        .filter_map(|exchange| {
+            let name = HostName::parse(&exchange.name).ok()?;
+            let prio = Some(exchange.preference);
+            Some(Server { prio, name })
+        })
+        .collect()
 }
