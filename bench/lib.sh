@@ -18,9 +18,11 @@ bench_cleanup() {
     rm -rf "$TMP"
 }
 
-# build_helpers [GCC-FLAG...]: the C floor client ($TMP/floor) and the
-# loopback SMTP server ($TMP/instant_server), built with -O2 and the flags.
+# build_helpers [GCC-FLAG...]: the C floor client ($TMP/floor), the
+# loopback SMTP server ($TMP/instant_server) and the syslog receiver
+# ($TMP/syslog_sink), built with -O2 and the flags.
 build_helpers() {
     gcc -O2 "$@" -o "$TMP/floor" bench/floor.c
     gcc -O2 "$@" -o "$TMP/instant_server" bench/instant_server.c
+    gcc -O2 "$@" -o "$TMP/syslog_sink" bench/syslog_sink.c
 }
