@@ -61,14 +61,15 @@ pub(super) async fn session_settings(
             "--ca-file needs --starttls require or --netrc",
         ));
     }
-    if let Some((path, _)) = &credentials {
-        if mode == TlsMode::Off && !cli.auth_plaintext {
-            return Err(AppletError::usage(format_args!(
-                "--starttls off would send the credentials of {} without TLS; \
-                 add --auth-plaintext to allow that",
-                path.display()
-            )));
-        }
+    if let Some((path, _)) = &credentials
+        && mode == TlsMode::Off
+        && !cli.auth_plaintext
+    {
+        return Err(AppletError::usage(format_args!(
+            "--starttls off would send the credentials of {} without TLS; \
+             add --auth-plaintext to allow that",
+            path.display()
+        )));
     }
     let policy = TlsPolicy {
         mode,

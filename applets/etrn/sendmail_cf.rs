@@ -79,10 +79,10 @@ pub fn merge_names(
     let mut merged = Vec::new();
     for name in candidates {
         let name = name.trim_end_matches('.');
-        if let Some(argument) = worth_asking_for(name) {
-            if seen.insert(name.to_ascii_lowercase()) {
-                merged.push(argument);
-            }
+        if let Some(argument) = worth_asking_for(name)
+            && seen.insert(name.to_ascii_lowercase())
+        {
+            merged.push(argument);
         }
     }
     merged

@@ -186,10 +186,10 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         answer(&report, &servers, reporter);
     }
     explain(&report, &servers, reporter);
-    if let Some(path) = cache_path.filter(|_| cache.has_news()) {
-        if let Err(err) = cache.save(&path, cache::now_ms()) {
-            reporter.detail(format_args!("cache not updated: {}: {err}", path.display()));
-        }
+    if let Some(path) = cache_path.filter(|_| cache.has_news())
+        && let Err(err) = cache.save(&path, cache::now_ms())
+    {
+        reporter.detail(format_args!("cache not updated: {}: {err}", path.display()));
     }
     Ok(status)
 }

@@ -299,10 +299,10 @@ impl Service<'_> {
         } else {
             Cow::Borrowed(domain)
         };
-        if let Some((servers, until)) = self.mx_answers.get(key.as_ref()) {
-            if *until > now {
-                return Ok((servers.clone(), false));
-            }
+        if let Some((servers, until)) = self.mx_answers.get(key.as_ref())
+            && *until > now
+        {
+            return Ok((servers.clone(), false));
         }
         let domain = HostName::parse(domain).map_err(|e| format!("recipient domain: {e}"))?;
         let answer = mx::lookup(&domain, deadline)
@@ -353,11 +353,11 @@ impl Service<'_> {
             return;
         }
         let now = cache::now_ms();
-        if let Some(path) = &self.settings.cache_path {
-            if let Err(err) = self.cache.save(path, now) {
-                self.reporter
-                    .detail(format_args!("cache not updated: {}: {err}", path.display()));
-            }
+        if let Some(path) = &self.settings.cache_path
+            && let Err(err) = self.cache.save(path, now)
+        {
+            self.reporter
+                .detail(format_args!("cache not updated: {}: {err}", path.display()));
         }
         self.cache.absorb_learnt(now);
     }

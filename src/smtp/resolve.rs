@@ -81,10 +81,10 @@ pub fn local_addresses() -> Vec<IpAddr> {
     while !entry.is_null() {
         // SAFETY: `entry` is a node of the list getifaddrs returned.
         let node = unsafe { &*entry };
-        if let Some(ip) = socket_address_ip(node.ifa_addr) {
-            if !addresses.contains(&ip) {
-                addresses.push(ip);
-            }
+        if let Some(ip) = socket_address_ip(node.ifa_addr)
+            && !addresses.contains(&ip)
+        {
+            addresses.push(ip);
         }
         entry = node.ifa_next;
     }
