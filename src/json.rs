@@ -61,10 +61,7 @@ mod tests {
 
     #[test]
     fn a_rejected_step_carries_its_reply_and_message() {
-        let reply = Reply {
-            code: 554,
-            text: "no service".to_owned(),
-        };
+        let reply = Reply::new(554, "no service");
         let address = "192.0.2.1:25".parse().ok();
         let error = Error::new("mx", address, Phase::Greeting, ErrorKind::Rejected(reply));
         let json = one_line(&FailureJson::from(&error));

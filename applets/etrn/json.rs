@@ -111,13 +111,6 @@ mod tests {
     use crate::names::EtrnArgument;
     use crate::smtp::{Error, ErrorKind, Phase, Reply};
 
-    fn reply(code: u16, text: &str) -> Reply {
-        Reply {
-            code,
-            text: text.to_owned(),
-        }
-    }
-
     fn host(name: &str) -> HostName {
         HostName::parse(name).expect("name")
     }
@@ -127,14 +120,14 @@ mod tests {
         let asked = SessionOutcome::Asked(vec![
             (
                 EtrnArgument::parse("a.test").expect("arg"),
-                reply(253, "OK, 7 pending messages"),
+                Reply::new(253, "OK, 7 pending messages"),
             ),
             (
                 EtrnArgument::parse("#q").expect("arg"),
-                reply(459, "not allowed"),
+                Reply::new(459, "not allowed"),
             ),
         ]);
-        let refused = reply(535, "5.7.8 no");
+        let refused = Reply::new(535, "5.7.8 no");
         let auth = Error::new("mx2", None, Phase::Auth(None), ErrorKind::Rejected(refused));
         let sessions = vec![
             (host("mx1"), asked),

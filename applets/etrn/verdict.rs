@@ -175,43 +175,40 @@ impl fmt::Display for Summary<'_> {
 mod tests {
     use super::*;
 
-    fn reply(code: u16, text: &str) -> Reply {
-        Reply {
-            code,
-            text: text.to_owned(),
-        }
-    }
-
     #[test]
     fn rfc_1985_codes() {
         for code in [250, 251, 252] {
             assert_eq!(
-                interpret(&reply(code, "ok")),
+                interpret(&Reply::new(code, "ok")),
                 EtrnAnswer::Accepted { pending: None }
             );
         }
         assert_eq!(
-            interpret(&reply(
+            interpret(&Reply::new(
                 253,
                 "OK, 14 pending messages for node a.test started"
             )),
             EtrnAnswer::Accepted { pending: Some(14) }
         );
         assert_eq!(
-            interpret(&reply(253, "started")),
+            interpret(&Reply::new(253, "started")),
             EtrnAnswer::Accepted { pending: None }
         );
-        assert_eq!(interpret(&reply(458, "no")), EtrnAnswer::Refused);
-        assert_eq!(interpret(&reply(459, "no")), EtrnAnswer::Refused);
+        assert_eq!(interpret(&Reply::new(458, "no")), EtrnAnswer::Refused);
+        assert_eq!(interpret(&Reply::new(459, "no")), EtrnAnswer::Refused);
         for code in [500, 501, 502, 421, 220, 354] {
-            assert_eq!(interpret(&reply(code, "x")), EtrnAnswer::Failed, "{code}");
+            assert_eq!(
+                interpret(&Reply::new(code, "x")),
+                EtrnAnswer::Failed,
+                "{code}"
+            );
         }
     }
 
     fn asked(replies: &[(&str, u16, &str)]) -> SessionOutcome {
         let replies = replies.iter().map(|(client, code, text)| {
             let client = EtrnArgument::parse(client).expect("a valid argument");
-            (client, reply(*code, text))
+            (client, Reply::new(*code, text))
         });
         SessionOutcome::Asked(replies.collect())
     }
@@ -243,7 +240,7 @@ mod tests {
         let failed = |code, text: &str| {
             let address = Some("127.0.0.1:25".parse().expect("literal"));
             let phase = Phase::Auth(Some(Mechanism::Plain));
-            let kind = ErrorKind::Rejected(reply(code, text));
+            let kind = ErrorKind::Rejected(Reply::new(code, text));
             SessionOutcome::AuthFailed(Error::new("mx", address, phase, kind))
         };
         let refused = failed(535, "5.7.8 Authentication credentials invalid");

@@ -34,6 +34,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A reply with `code` and `text` (lines joined by `\n`).
+    pub fn new(code: u16, text: &str) -> Reply {
+        Reply {
+            code,
+            text: text.to_owned(),
+        }
+    }
+
     /// Builds a reply from smtp-proto's parse result.
     pub fn from_response(response: smtp_proto::Response<String>) -> Reply {
         let text = if response.esc[0] != 0 {

@@ -9,7 +9,8 @@
 # password is refused with no ETRN sent, and the password appears nowhere
 # in the -v transcript.
 #
-# Uses from run.sh: STATE BIN TLS DOMAIN HELO ETRN, postfix_instance,
+# Uses from run.sh: STATE BIN TLS DOMAIN HELO ETRN, postfix_instance and
+# stop_postfix_instance,
 # start_exim/exim_setup, queue_deferred, ok/fail/check/keep/show,
 # wait_log/logsize, and the evidence functions.
 
@@ -20,9 +21,8 @@ PA_STARTED=0
 
 stop_auth_mtas() {
     if [ "$PA_STARTED" = 1 ]; then
-        postfix -c "$STATE/postfix-auth/conf" stop >/dev/null 2>&1 || true
+        stop_postfix_instance "$STATE/postfix-auth" $PA_PORT
         PA_STARTED=0
-        wait_port $PA_PORT closed 10 || true
     fi
 }
 

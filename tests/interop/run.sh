@@ -60,11 +60,15 @@ kill_ours() {
     fi
 }
 
+# stop_postfix_instance DIR PORT: a postfix_instance, stopped and gone
+stop_postfix_instance() {
+    postfix -c "$1/conf" stop >/dev/null 2>&1 || true
+    wait_port "$2" closed 10 || true
+}
 stop_postfix() {
     if [ "$POSTFIX_STARTED" = 1 ]; then
-        postfix -c "$STATE/postfix/conf" stop >/dev/null 2>&1 || true
+        stop_postfix_instance "$STATE/postfix" $P_PORT
         POSTFIX_STARTED=0
-        wait_port $P_PORT closed 10 || true
     fi
 }
 stop_exim() {

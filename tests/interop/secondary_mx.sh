@@ -11,7 +11,8 @@
 # leaves the machine. Postfix's namespace also has a private /dev whose
 # "log" is a syslog receiver, to read what smtpdcheck logs.
 #
-# Uses from run.sh: STATE BIN PY HERE ROOT X_BIN, ok/fail/check/show,
+# Uses from run.sh: STATE BIN PY HERE ROOT X_BIN, stop_postfix_instance,
+# check_mx_checks, ok/fail/check/show,
 # wait_port/wait_log/kill_ours.
 
 SMX_DNS=127.0.54.1
@@ -180,9 +181,8 @@ EOF
 
 stop_secondary_mx() {
     if [ "$PM_STARTED" = 1 ]; then
-        postfix -c "$PM/conf" stop >/dev/null 2>&1 || true
+        stop_postfix_instance "$PM" $PM_PORT
         PM_STARTED=0
-        wait_port $PM_PORT closed 10 || true
     fi
     if [ -n "$XM_PIDFILE" ] && [ -f "$XM_PIDFILE" ]; then
         kill_ours "$(head -n1 "$XM_PIDFILE")" "$STATE/roots/exim"
