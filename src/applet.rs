@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::fmt::{self, Display};
+use std::io::{self, Write};
 
 use crate::exit;
 use crate::report::Reporter;
@@ -72,6 +73,9 @@ impl AppletError {
         match self {
             AppletError::CommandLine { error, .. } => {
                 let _ = error.print();
+                // clap writes through std's buffered stdout; the rest of
+                // the program does not (report.rs), so it is flushed here.
+                let _ = io::stdout().flush();
             }
             AppletError::Failed { message, .. } => reporter.error(message),
         }

@@ -4,7 +4,7 @@
 //! start-up asks glibc for the main thread's stack bounds, which parses
 //! `/proc/self/maps` with `sscanf`: a fifth of a probe's instructions
 //! (docs/performance.md). What of std's start-up this program relies on is
-//! done here: fds 0–2 kept open, SIGPIPE ignored, stdout flushed at exit,
+//! done here: fds 0–2 kept open, SIGPIPE ignored,
 //! and a panic (in a build that unwinds) exiting 101. Given up: the "stack
 //! overflow" message (the guard page still stops it) and the thread name
 //! "main" in panic messages.
@@ -12,7 +12,7 @@
 #![no_main]
 
 use std::ffi::{CStr, OsStr, OsString, c_char, c_int};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -28,7 +28,6 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // A panic must not unwind into the C caller (undefined behaviour).
     let status = panic::catch_unwind(AssertUnwindSafe(|| smtpbox::dispatch::run(args)))
         .unwrap_or(smtpbox::exit::PANIC);
-    let _ = io::stdout().flush();
     c_int::from(status)
 }
 

@@ -13,8 +13,10 @@
 use std::cell::RefCell;
 use std::ffi::CString;
 use std::fmt::{self, Display};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::{Arc, OnceLock};
 
 use crate::smtp::transcript::Sink;
@@ -109,20 +111,30 @@ impl Reporter {
         };
     }
 
-    /// Contract output: `text` as is on stdout, flushed. A closed stdout
+    /// Contract output: `text` as is on stdout, at once. A closed stdout
     /// or a broken pipe is returned, never a panic.
     pub fn answer(&self, text: &str) -> io::Result<()> {
-        let mut stdout = io::stdout().lock();
-        stdout.write_all(text.as_bytes())?;
-        stdout.flush()
+        write_stdout(text.as_bytes())
     }
 }
 
 /// The `-v` dialogue goes to stdout, unprefixed (the legacy etrn format).
 impl Sink for Reporter {
     fn write_line(&self, line: &str) {
-        let _ = writeln!(io::stdout().lock(), "{line}");
+        let _ = write_stdout(format!("{line}\n").as_bytes());
     }
+}
+
+/// Writes `bytes` to fd 1 unbuffered, in as few write(2) calls as it
+/// takes. Not std's `Stdout`: its first use builds a lock and a line
+/// buffer, which after clap's parse cost a cache hit 2 % of its
+/// instructions (docs/performance.md); everything printed here is whole
+/// lines, which that buffer would write at once anyway.
+fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: fd 1 stays open for the whole run (main reopens it on
+    // /dev/null when it starts closed), and ManuallyDrop never closes it.
+    let stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(libc::STDOUT_FILENO) });
+    (&*stdout).write_all(bytes)
 }
 
 thread_local! {

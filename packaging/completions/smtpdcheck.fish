@@ -1,9 +1,9 @@
 complete -c smtpdcheck -l stop -d 'Stop before the server with this address or name; servers listed before it with the same prio do not count either' -r
-complete -c smtpdcheck -l timeout -d 'Seconds to spend on each server (lookup, connect and greeting); fractions allowed; 0 means no limit' -r
-complete -c smtpdcheck -l port -d 'TCP port to probe' -r
+complete -c smtpdcheck -l timeout -d 'Seconds to spend on each server (lookup, connect and greeting); fractions allowed; 0 means no limit [default: 10]' -r
+complete -c smtpdcheck -l port -d 'TCP port to probe [default: 25]' -r
 complete -c smtpdcheck -l cache-dir -d 'Keep the result cache in DIR (mode 0700, owned by this user; e.g. a system-wide /var/cache/smtpbox) instead of the user\'s cache directory' -r -F
-complete -c smtpdcheck -l cache-ttl -d 'Seconds a "down" result stays in the cache (0: never cached)' -r
-complete -c smtpdcheck -l cache-ttl-up -d 'Seconds an "up" result stays in the cache (0: never cached)' -r
+complete -c smtpdcheck -l cache-ttl -d 'Seconds a "down" result stays in the cache (0: never cached) [default: 60]' -r
+complete -c smtpdcheck -l cache-ttl-up -d 'Seconds an "up" result stays in the cache (0: never cached) [default: 10]' -r
 complete -c smtpdcheck -l mx -d 'Check DOMAIN\'s MX hosts instead of a server list; without --stop, the first MX host that is this host ends the list' -r
 complete -c smtpdcheck -l no-cache -d 'Neither use nor update the result cache'
 complete -c smtpdcheck -s v -l verbose -d 'Print one line per server on stderr: address, outcome, milliseconds'
