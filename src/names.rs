@@ -153,6 +153,16 @@ pub fn same_name(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
+/// Whether two server names name the same host: IP literals by their
+/// address (`::1`, `[::1]` and `[0:0::1]` alike), names as [`same_name`].
+pub fn same_host(a: &str, b: &str) -> bool {
+    match (ip_literal(a), ip_literal(b)) {
+        (Some(a), Some(b)) => a.to_canonical() == b.to_canonical(),
+        (None, None) => same_name(a, b),
+        _ => false,
+    }
+}
+
 /// The rules every name and argument share.
 fn check_characters(text: &str, what: &'static str) -> Result<(), NameError> {
     let is_bad = |c: &char| c.is_whitespace() || c.is_control();
@@ -244,5 +254,27 @@ mod tests {
     fn names_compare_without_case_or_trailing_dot() {
         assert!(same_name("S2.Domain.com.", "s2.domain.com"));
         assert!(!same_name("s2.domain.com", "s2.domain.co"));
+    }
+
+    #[test]
+    fn hosts_compare_addresses_bare_or_bracketed() {
+        let same = [
+            ("::1", "[::1]"),
+            ("[0:0::1]", "::1"),
+            ("[192.0.2.1]", "192.0.2.1"),
+            ("::ffff:192.0.2.1", "192.0.2.1"),
+            ("MX.example.", "mx.example"),
+        ];
+        for (a, b) in same {
+            assert!(same_host(a, b), "{a} {b}");
+        }
+        let different = [
+            ("::1", "::2"),
+            ("[::1]", "localhost"),
+            ("192.0.2.1", "192.0.2.10"),
+        ];
+        for (a, b) in different {
+            assert!(!same_host(a, b), "{a} {b}");
+        }
     }
 }

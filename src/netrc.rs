@@ -12,11 +12,13 @@
 //! is an error naming its line (never showing a token: it may be a
 //! password), never a guess.
 //!
-//! Lookup: the first `machine` whose name equals the host as given (ASCII
-//! case-insensitive) wins; else the `default` entry, if any.
+//! Lookup: the first `machine` that names the host wins (names ASCII
+//! case-insensitive, IP addresses bare or bracketed alike:
+//! [`crate::names::same_host`]); else the `default` entry, if any.
 
 use std::fmt;
 
+use crate::names::same_host;
 pub use crate::secret::Secret;
 use crate::secret::wipe_string;
 
@@ -47,11 +49,11 @@ pub struct Netrc {
 }
 
 impl Netrc {
-    /// The entry for `host`: the first `machine` naming it (ASCII
-    /// case-insensitive), else the `default` entry.
+    /// The entry for `host`: the first `machine` naming it, else the
+    /// `default` entry.
     pub fn lookup(&self, host: &str) -> Option<&Entry> {
         let named = self.entries.iter().find(|entry| match &entry.machine {
-            Machine::Name(name) => name.eq_ignore_ascii_case(host),
+            Machine::Name(name) => same_host(name, host),
             Machine::Default => false,
         });
         named.or_else(|| {
@@ -339,10 +341,23 @@ mod tests {
         let netrc = parse(text).expect("valid");
         assert_eq!(entry(&netrc, "mx.example"), Some(("a", "one")));
         assert_eq!(entry(&netrc, "Mx.Example"), Some(("a", "one")));
+        assert_eq!(entry(&netrc, "mx.example."), Some(("a", "one")));
         assert_eq!(entry(&netrc, "other"), Some(("anon", "guest")));
         let without_default = parse("machine m login l password p").expect("valid");
         assert_eq!(entry(&without_default, "other"), None);
         assert_eq!(netrc.entries[2].line, 3);
+    }
+
+    #[test]
+    fn machines_named_by_address_match_it_bare_or_bracketed() {
+        let text = "machine ::1 login six password v6
+                    machine [127.0.0.1] login four password v4
+";
+        let netrc = parse(text).expect("valid");
+        assert_eq!(entry(&netrc, "[::1]"), Some(("six", "v6")));
+        assert_eq!(entry(&netrc, "::1"), Some(("six", "v6")));
+        assert_eq!(entry(&netrc, "127.0.0.1"), Some(("four", "v4")));
+        assert_eq!(entry(&netrc, "127.0.0.2"), None);
     }
 
     #[test]
