@@ -16,6 +16,12 @@
 #   BENCH_SILENT_RUNS=10  timed runs per silent-server scenario
 #   BENCH_RSS_RUNS=7    GNU time runs per scenario for peak RSS (median)
 #   BENCH_OUT=docs/benchmarks.md
+#   BENCH_BASELINE=PATH an earlier smtpbox build, timed for (a) and (b) in the
+#                       same rounds as this one, so a change is measured paired
+#                       rather than against another hour's numbers, e.g.
+#                       git worktree add --detach /tmp/base REV &&
+#                       (cd /tmp/base && cargo build --release) &&
+#                       BENCH_BASELINE=/tmp/base/target/release/smtpbox bash bench/run.sh
 #
 # Needs gcc, cargo, python3; hyperfine, check_smtp (monitoring-plugins-standard),
 # GNU time, strace and valgrind are installed with apt-get when missing and
@@ -37,7 +43,7 @@ OUT=${BENCH_OUT:-docs/benchmarks.md}
 CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 GNU_TIME=/usr/bin/time
 COMMAND_LINE="bash bench/run.sh"
-for v in BENCH_PORT BENCH_ROUNDS BENCH_RUNS BENCH_SILENT_RUNS BENCH_RSS_RUNS BENCH_OUT; do
+for v in BENCH_PORT BENCH_ROUNDS BENCH_RUNS BENCH_SILENT_RUNS BENCH_RSS_RUNS BENCH_OUT BENCH_BASELINE; do
     if [ -n "${!v:-}" ]; then COMMAND_LINE="$v=${!v} $COMMAND_LINE"; fi
 done
 
@@ -91,6 +97,12 @@ ln -s "$BIN" "$TMP/bin/smtpdcheck"
 ln -s "$BIN" "$TMP/bin/etrn"
 # Cache hits read $XDG_CACHE_HOME/smtpbox; --no-cache runs never touch it.
 export XDG_CACHE_HOME=$TMP/cache
+BASELINE=${BENCH_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+    BASELINE=$(realpath "$BASELINE") && [ -x "$BASELINE" ] || die "BENCH_BASELINE: no executable ${BENCH_BASELINE}"
+    mkdir -p "$TMP/baseline"
+    ln -s "$BASELINE" "$TMP/baseline/smtpdcheck"
+fi
 
 # --- servers -------------------------------------------------------------------
 SILENT_ADDRS=(127.0.0.{2..11})
@@ -118,6 +130,14 @@ CMD[check_smtp]="$CHECK_SMTP -H 127.0.0.1 -p $PORT"
 for n in 1 10 100; do
     CMD[etrn_$n]="$TMP/bin/etrn --starttls off --helo bench.test --port $PORT 127.0.0.1$(hosts $n)"
 done
+PROFILED=(true floor smtpdcheck cache_hit check_smtp etrn_10)
+if [ -n "$BASELINE" ]; then
+    # The same two commands through the baseline's link (the same cache file).
+    NAMES+=(baseline_smtpdcheck baseline_cache_hit)
+    PROFILED+=(baseline_smtpdcheck baseline_cache_hit)
+    CMD[baseline_smtpdcheck]="$TMP/baseline/smtpdcheck --no-cache --port $PORT 127.0.0.1"
+    CMD[baseline_cache_hit]="$TMP/baseline/smtpdcheck --cache-ttl-up 86400 --port $PORT 127.0.0.1"
+fi
 SILENT_NAMES=(silent_1 silent_3 silent_10)
 for n in 1 3 10; do
     CMD[silent_$n]="$TMP/bin/smtpdcheck --no-cache --timeout 1 --port $PORT$(silent $n) 127.0.0.1"
@@ -151,6 +171,11 @@ for n in 1 10 100; do
     [ "$(grep -c 'accepted (250 Queuing started)' "$TMP/o" "$TMP/e" | awk -F: '{s+=$2} END {print s}')" -eq "$n" ] ||
         die "etrn_$n: not $n accepted ETRNs: $(cat "$TMP/o" "$TMP/e")"
 done
+if [ -n "$BASELINE" ]; then
+    expect baseline_smtpdcheck 1 '^127\.0\.0\.1$'
+    CMD[baseline_cache_hit_v]="${CMD[baseline_cache_hit]/--port/-v --port}"
+    expect baseline_cache_hit_v 1 '^127\.0\.0\.1$' 'up, cached'
+fi
 CMD[silent_1_v]="${CMD[silent_1]/--no-cache/-v --no-cache}"
 expect silent_1_v 1 '^127\.0\.0\.1$' 'timed out'
 
@@ -191,7 +216,7 @@ done
 # and input whatever else the machine does).
 say "profile counts"
 : >"$TMP/counts.tsv"
-for name in true floor smtpdcheck cache_hit check_smtp etrn_10; do
+for name in "${PROFILED[@]}"; do
     for _ in 1 2 3 4 5; do
         # shellcheck disable=SC2086
         "$GNU_TIME" -f "$name	faults	%R" -a -o "$TMP/counts.tsv" ${CMD[$name]} >/dev/null 2>&1 || true
@@ -223,6 +248,7 @@ done
     echo "hyperfine=$(hyperfine --version)"
     echo "check_smtp=$("$CHECK_SMTP" -V 2>&1 | head -1)"
     echo "binsize=$(stat -c %s "$BIN")"
+    echo "baseline=${BASELINE:+$(stat -c %s "$BASELINE")}"
     echo "needed=$(readelf -d "$BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd ' ')"
     echo "elf=$(file -b "$BIN" | cut -d, -f1-2)"
     echo "command=$COMMAND_LINE"
@@ -315,7 +341,14 @@ labels = {
     "silent_1": "(f) `smtpdcheck --timeout 1`, 1 silent + 1 up",
     "silent_3": "(f) `smtpdcheck --timeout 1`, 3 silent + 1 up",
     "silent_10": "(f) `smtpdcheck --timeout 1`, 10 silent + 1 up",
+    "baseline_smtpdcheck": "(a) the same, `BENCH_BASELINE` build",
+    "baseline_cache_hit": "(b) the same, `BENCH_BASELINE` build",
 }
+baseline = "baseline_smtpdcheck" in rounds[0]
+base_names = ["baseline_smtpdcheck", "baseline_cache_hit"] if baseline else []
+if baseline:
+    r_base_a = paired("smtpdcheck", "baseline_smtpdcheck")
+    r_base_b = paired("cache_hit", "baseline_cache_hit")
 
 targets = {}
 r_floor_a, r_cs_a, r_floor_b = paired("smtpdcheck", "floor"), paired("smtpdcheck", "check_smtp"), paired("cache_hit", "floor")
@@ -358,17 +391,23 @@ L.append(f"* Peak RSS: GNU time `%M`, median of {meta['rss_runs']} runs (3 for t
 L.append("* (b) uses the default cache location with `XDG_CACHE_HOME` set to a bench temp dir, warmed by one "
          "run before timing; `--cache-ttl-up 86400` keeps the warmed entry fresh for the whole run "
          "(default 10 s), and a `-v` run checks it is answered `up, cached`.")
+if baseline:
+    L.append(f"* `BENCH_BASELINE`: another build ({int(meta['baseline']):,} bytes; its path is on the command line below) "
+             "runs (a) and (b) in the same rounds, through its own link and the same cache file; its "
+             "rows and the ratios \"to the baseline\" compare the two builds paired, round by round.")
 L.append("")
 L.append("## Results")
 L.append("")
 L.append("| scenario | wall median (min) | ratio to floor (paired) | user+sys | peak RSS | target |")
 L.append("|---|---|---|---|---|---|")
-for name in ["floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_1", "etrn_10", "etrn_100",
-             "silent_1", "silent_3", "silent_10", "true"]:
+for name in ["floor", "smtpdcheck", "cache_hit", *base_names, "check_smtp", "etrn_1", "etrn_10",
+             "etrn_100", "silent_1", "silent_3", "silent_10", "true"]:
     times = all_times(name)
     ratio = fmt_ratio(paired(name, "floor")) if name not in silent else "—"
     if name == "smtpdcheck":
         ratio += f"; to check_smtp: {fmt_ratio(r_cs_a)}"
+    if baseline and name in ("smtpdcheck", "cache_hit"):
+        ratio += f"; to the baseline: {fmt_ratio(r_base_a if name == 'smtpdcheck' else r_base_b)}"
     r = rss_mib(name)
     rss_s = f"{r:.2f} MiB" if r is not None else "—"
     target = targets.get(name, "")
@@ -378,7 +417,8 @@ for name in ["floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_1", "etrn_1
              f"{ms(statistics.median(cpu[name]))} | {rss_s} | {target} |")
 L.append("")
 L.append(f"Stripped binary `target/release/smtpbox`: **{binsize:,} bytes** ({binsize / MIB:.2f} MiB); "
-         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}. Format: {meta['elf']}; shared libraries: {meta['needed']}.")
+         f"target ≤ 3 MiB: {verdict(binsize <= 3 * MIB)}. Format: {meta['elf']}; shared libraries: {meta['needed']}."
+         + (f" The `BENCH_BASELINE` build: {int(meta['baseline']):,} bytes." if baseline else ""))
 L.append("")
 L.append("## Profile counts")
 L.append("")
@@ -389,7 +429,7 @@ L.append("Repeatable numbers that explain the times: minor page faults (GNU time
 L.append("")
 L.append("| command | page faults | system calls | instructions |")
 L.append("|---|---|---|---|")
-for name in ["true", "floor", "smtpdcheck", "cache_hit", "check_smtp", "etrn_10"]:
+for name in ["true", "floor", "smtpdcheck", "cache_hit", *base_names, "check_smtp", "etrn_10"]:
     L.append(f"| {labels[name]} | {count(name, 'faults')} | {count(name, 'syscalls')} | {count(name, 'instructions')} |")
 L.append("")
 rss_ok = all(rss_mib(n) is not None and rss_mib(n) <= 6 for n in smtpbox_scenarios)
@@ -400,6 +440,9 @@ L.append("|---|---|---|")
 L.append(f"| smtpdcheck, one up server ≤ 1.3× floor | {r_floor_a[0]:.3f}× | {verdict(r_floor_a[0] <= 1.3)} |")
 L.append(f"| smtpdcheck, one up server ≤ 0.6× check_smtp | {r_cs_a[0]:.3f}× | {verdict(r_cs_a[0] <= 0.6)} |")
 L.append(f"| cache hit ≤ 1.0× floor | {r_floor_b[0]:.3f}× | {verdict(r_floor_b[0] <= 1.0)} |")
+if baseline:
+    L.append(f"| (a) within 5 % of the `BENCH_BASELINE` build (paired) | {r_base_a[0]:.3f}× | {verdict(r_base_a[0] <= 1.05)} |")
+    L.append(f"| (b) within 5 % of the `BENCH_BASELINE` build (paired) | {r_base_b[0]:.3f}× | {verdict(r_base_b[0] <= 1.05)} |")
 for n in (1, 3, 10):
     L.append(f"| {n} silent + up, `--timeout 1` ≤ 1.1 s | {ms(med(f'silent_{n}'))} | {verdict(med(f'silent_{n}') <= 1.1)} |")
 L.append(f"| etrn, 10 hosts ≤ 10 ms | {ms(med('etrn_10'))} | {verdict(med('etrn_10') <= 0.010)} |")
