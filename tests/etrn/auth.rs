@@ -542,3 +542,50 @@ fn auth_reply_that_never_comes_times_out_exit_3() {
     assert!(server.etrn_lines().is_empty());
     assert_no_secret(&run);
 }
+
+/// `etrn --etrn-hosts` reads /etc/smtpbox/netrc when `--netrc` is not
+/// given. The file is put there inside a private mount namespace whose
+/// /etc is an overlay on a tmpfs, so the machine's own /etc is never
+/// written; skipped where namespaces or overlays are not allowed.
+#[test]
+fn etrn_hosts_authenticates_with_the_default_netrc_in_etc_smtpbox() {
+    let dir = TempDir::new("etrn-default-netrc");
+    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (server, ca) = auth_server(&dir, offering("PLAIN", AuthOutcome::Accept));
+    let overlay = dir.join("overlay");
+    let setup = format!(
+        "mkdir -p '{o}' && mount -t tmpfs tmpfs '{o}' && mkdir '{o}/upper' '{o}/work' && \
+         mount -t overlay overlay -o lowerdir=/etc,upperdir='{o}/upper',workdir='{o}/work' /etc && \
+         mkdir -p /etc/smtpbox && cp '{netrc}' /etc/smtpbox/netrc && \
+         chmod 600 /etc/smtpbox/netrc && export ETRN_HOSTS=127.0.0.1:a.test && \
+         unset JOURNAL_STREAM",
+        o = overlay.display(),
+        netrc = netrc.display(),
+    );
+    let binary = smtpbox_bin();
+    let port = server.port().to_string();
+    let argv = [
+        path_arg(&binary),
+        "etrn",
+        "--etrn-hosts",
+        "--timeout",
+        "3",
+        "--helo",
+        "client.test",
+        "--port",
+        &port,
+        "--local-port",
+        &port,
+        "--ca-file",
+        path_arg(&ca),
+    ];
+    let what = "overlay /etc in a private mount namespace";
+    let Some(run) = dns::run_in_namespace(&setup, what, &argv, None, RUN_TIMEOUT) else {
+        return;
+    };
+    assert_status(&run, 0);
+    // The first connection is -b's wait for the local MTA (the same server).
+    assert_eq!(server.connections(), 2, "{run:#?}");
+    assert_eq!(server.tagged_lines_on(2), PLAIN_OVER_TLS, "{run:#?}");
+    assert_no_secret(&run);
+}
