@@ -37,11 +37,13 @@ pub mod etrn {
     pub const ACCEPTED: u8 = 0;
     /// The server answered, but ETRN is not supported or some ETRN was
     /// refused; or AUTH failed while the server still answered: it offers
-    /// no AUTH or no mechanism etrn speaks, or refused the credentials
-    /// (RFC 4954: 535, 534, 538, 454...). No ETRN was sent then.
+    /// no AUTH or no mechanism etrn speaks, sent a challenge etrn cannot
+    /// answer (or too many), or refused the credentials (RFC 4954: 535,
+    /// 534, 538, 454...). No ETRN was sent then.
     pub const REFUSED: u8 = 1;
     /// The server could not be reached, greeted or finish the dialogue in
-    /// time (also a connection dropped during AUTH), TLS was required (by
+    /// time (also a malformed or too long reply, or a connection dropped
+    /// during AUTH), TLS was required (by
     /// `--starttls require`, or by credentials for the server) and failed,
     /// or the system could not run the dialogue at all.
     pub const UNREACHABLE: u8 = 3;

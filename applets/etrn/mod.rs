@@ -47,11 +47,12 @@ const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  every ETRN was accepted (2xx)
   1  the server answered, but ETRN is not supported or some ETRN was refused,
-     or AUTH failed (refused, or no AUTH mechanism etrn speaks)
+     or AUTH failed (refused, a challenge etrn cannot answer, or no AUTH
+     mechanism etrn speaks)
   2  usage or configuration error (also a credentials file that is not
      private, or malformed); nothing was sent
-  3  the server could not be reached, greeted or finish the dialogue in time,
-     or TLS was required and failed
+  3  the server could not be reached, greeted or finish the dialogue in time
+     (also a malformed reply), or TLS was required and failed
 With --etrn-hosts: the highest status of all groups.
 
 With credentials for a server (--netrc; with --etrn-hosts also

@@ -171,7 +171,9 @@ async fn log_in(
     match session.authenticate(mechanism, user, password).await {
         Ok(()) => Ok(session),
         Err(error) => match error.kind {
-            ErrorKind::Rejected(_) | ErrorKind::Malformed(_) => {
+            // The server answered, and not as we need: refused (1).
+            // A broken reply is a broken dialogue, as in every phase (3).
+            ErrorKind::Rejected(_) | ErrorKind::Unsupported(_) => {
                 session.quit_briefly().await;
                 Err(SessionOutcome::AuthFailed(error))
             }
@@ -187,7 +189,7 @@ async fn without_auth(server: &str, session: Session, why: String) -> SessionOut
         server,
         address,
         Phase::Auth(None),
-        ErrorKind::NotOffered(why),
+        ErrorKind::Unsupported(why),
     );
     session.quit().await;
     SessionOutcome::AuthFailed(error)

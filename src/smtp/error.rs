@@ -80,9 +80,10 @@ pub enum ErrorKind {
     PlaintextAfterStartTls,
     /// TLS set-up or handshake failure (certificate, protocol).
     Tls(String),
-    /// The server lacks what the dialogue needs (AUTH, a mechanism we
-    /// speak); says what.
-    NotOffered(String),
+    /// What the server offers or asks is not something we can go on
+    /// with: no AUTH, none of our mechanisms, an AUTH challenge we cannot
+    /// answer (or too many); says what.
+    Unsupported(String),
 }
 
 impl fmt::Display for ErrorKind {
@@ -100,7 +101,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::PlaintextAfterStartTls => {
                 f.write_str("server sent data before the TLS handshake (possible injection)")
             }
-            ErrorKind::Tls(reason) | ErrorKind::NotOffered(reason) => f.write_str(reason),
+            ErrorKind::Tls(reason) | ErrorKind::Unsupported(reason) => f.write_str(reason),
         }
     }
 }
@@ -155,7 +156,7 @@ impl Error {
     /// which beats a timeout, which beats a refused connection.
     pub(crate) fn telling(&self) -> u8 {
         match &self.kind {
-            ErrorKind::Rejected(_) | ErrorKind::NotOffered(_) => 5,
+            ErrorKind::Rejected(_) | ErrorKind::Unsupported(_) => 5,
             ErrorKind::PlaintextAfterStartTls | ErrorKind::Tls(_) => 4,
             ErrorKind::Malformed(_)
             | ErrorKind::TooLong

@@ -287,7 +287,7 @@ impl Session {
     /// error to report.
     async fn cancel_auth(&mut self, phase: Phase, why: &str) -> Error {
         let _ = self.send_line(phase.clone(), CANCEL).await;
-        self.error(phase, ErrorKind::Malformed(why.to_owned()))
+        self.error(phase, ErrorKind::Unsupported(why.to_owned()))
     }
 
     /// `STARTTLS`, then the TLS handshake with `connector`, verifying the

@@ -506,7 +506,7 @@ fn auth_challenges_etrn_cannot_answer_are_cancelled_exit_1() {
         assert_eq!(server.received_when_idle(), dialogue);
         let error = one_stderr_line(&run);
         assert!(
-            error.contains("AUTH LOGIN: malformed reply: ") && error.contains(message),
+            error.contains(&format!("AUTH LOGIN: {message}")),
             "{run:#?}"
         );
         assert_no_secret(&run);

@@ -1,7 +1,9 @@
 //! The scenario table: for each hostile server, smtpdcheck and etrn (per
-//! `--starttls` mode) are run against a fresh instance, with bounds on
-//! status, time, memory and output, and a check of what the server saw.
+//! `--starttls` mode, or with credentials) are run against a fresh
+//! instance, with bounds on status, time, memory and output, and a check
+//! of what the server saw.
 
+use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::runner::{Measured, measure};
 use crate::support::*;
 use crate::{SLACK, T, T_ARG, assert_sane, light, row};
-use Mode::{Off, Opportunistic, Require, RequireCa};
+use Mode::{Auth, Off, Opportunistic, Require, RequireCa};
 
 /// How to build a scenario's server (a fresh one for each run).
 #[derive(Clone)]
@@ -36,7 +38,16 @@ enum Mode {
     Require,
     /// `require --ca-file` with the CA that signed the server's certificate.
     RequireCa,
+    /// `off --netrc FILE --auth-plaintext`: AUTH PLAIN with [`PASSWORD`]
+    /// when the server offers it.
+    Auth,
 }
+
+/// The password of [`Mode::Auth`]'s netrc file: it must appear in no
+/// output, whatever the server does.
+const PASSWORD: &str = "hostile-S3cret";
+/// What AUTH PLAIN sends for it (base64 of `\0user\0hostile-S3cret`).
+const PLAIN_RESPONSE: &str = "AHVzZXIAaG9zdGlsZS1TM2NyZXQ=";
 
 /// What a check of a run gets to look at.
 struct Seen<'a> {
@@ -169,7 +180,7 @@ fn check_etrn(name: &str, spec: &Spec, case: &EtrnCase) {
     let server = spec.start();
     let scratch = TempDir::new("hostile-ca");
     let mut args = vec!["--timeout", T_ARG, "--helo", "client.test", "--starttls"];
-    let ca_file;
+    let (ca_file, netrc);
     match case.mode {
         Mode::Off => args.push("off"),
         Mode::Opportunistic => args.push("opportunistic"),
@@ -182,6 +193,13 @@ fn check_etrn(name: &str, spec: &Spec, case: &EtrnCase) {
             ca_file = scratch.file("ca.pem", &pki.ca_pem);
             args.extend(["require", "--ca-file", path_arg(&ca_file)]);
         }
+        Mode::Auth => {
+            let text = format!("machine 127.0.0.1 login user password {PASSWORD}\n");
+            netrc = scratch.file("netrc", &text);
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(&netrc, private).expect("chmod the netrc");
+            args.extend(["off", "--netrc", path_arg(&netrc), "--auth-plaintext"]);
+        }
     }
     args.extend(["127.0.0.1", "a.test"]);
     let (m, etrn_sent) = measure_noting_etrn(&server, &args);
@@ -192,6 +210,12 @@ fn check_etrn(name: &str, spec: &Spec, case: &EtrnCase) {
     assert_sane(&what, &m, bound);
     assert_eq!(m.code, Some(case.status), "{what}: {m:#?}");
     assert_eq!(m.stdout, "", "{what}: stdout without -v: {m:#?}");
+    for secret in [PASSWORD, PLAIN_RESPONSE] {
+        assert!(
+            !m.stderr.contains(secret),
+            "{what}: a secret in stderr: {m:#?}"
+        );
+    }
     match case.status {
         // Each failure is one line on stderr.
         3 => assert_eq!(m.stderr_lines(), 1, "{what}: {m:#?}"),
@@ -330,6 +354,22 @@ fn require_refuses_certificate(seen: &Seen) {
     assert!(!first.iter().any(|l| l == "*TLS-OK"), "{first:#?}");
 }
 
+/// AUTH did not succeed: it was sent once (PLAIN, with the initial
+/// response), and no ETRN followed.
+fn auth_failed(seen: &Seen) {
+    no_etrn(seen);
+    assert_eq!(seen.connections, 1, "{:#?}", seen.lines);
+    let auth = format!("AUTH PLAIN {PLAIN_RESPONSE}");
+    let sent = seen.texts_on(1);
+    assert_eq!(sent[..2], ["EHLO client.test", auth.as_str()], "{sent:#?}");
+}
+
+/// AUTH refused with a 5xx: etrn said QUIT, sent no ETRN.
+fn auth_refused(seen: &Seen) {
+    auth_failed(seen);
+    assert_eq!(seen.texts_on(1).last().map(String::as_str), Some("QUIT"));
+}
+
 /// Opportunistic TLS does not verify: the dialogue went on over TLS.
 fn etrn_over_tls(seen: &Seen) {
     assert_eq!(seen.connections, 1, "{:#?}", seen.lines);
@@ -366,6 +406,17 @@ fn random_binary() -> Vec<u8> {
 /// About 2 MB of `CODE-xxxxxxxx\r\n` continuation lines.
 fn continuation_flood(code: &str) -> Vec<u8> {
     format!("{code}-xxxxxxxx\r\n").into_bytes().repeat(150_000)
+}
+
+/// A greeting and an EHLO reply offering AUTH PLAIN, then the AUTH
+/// command awaited and `after_auth` played.
+fn auth_offered(after_auth: Vec<Step>) -> Vec<Step> {
+    let offer = [
+        line("220 auth.test ESMTP"),
+        reply("EHLO", "250-auth.test\n250-AUTH PLAIN\n250 ETRN"),
+        expect("AUTH PLAIN"),
+    ];
+    [offer.to_vec(), after_auth].concat()
 }
 
 /// EHLO offers ETRN, ETRN is accepted, QUIT answered.
@@ -580,6 +631,46 @@ scenarios! {
         expect("QUIT"),
     ])
     .etrn(Off, 0, 1, plain_dialogue);
+
+    /// AUTH never answered. smtpdcheck: 1. etrn with credentials: 3 at T,
+    /// no ETRN (waits 1).
+    auth_never_answered => up(auth_offered(vec![])).etrn(Auth, 3, 1, auth_failed);
+
+    /// AUTH answered with ~2 MB of `334-` continuation lines: refused at
+    /// the reply limit. smtpdcheck: 1. etrn with credentials: 3 at once, no
+    /// ETRN (waits 0).
+    auth_answered_with_endless_continuation =>
+        up(auth_offered(vec![Step::Send(continuation_flood("334"))])).etrn(Auth, 3, 0, auth_failed);
+
+    /// AUTH answered with a 10 MB `334` challenge line without CRLF.
+    /// smtpdcheck: 1. etrn with credentials: 3 at once, no ETRN (waits 0).
+    auth_challenge_of_ten_megabytes => up(auth_offered(vec![Step::Send(
+        [b"334 ".to_vec(), vec![b'x'; 10 << 20]].concat(),
+    )]))
+    .etrn(Auth, 3, 0, auth_failed);
+
+    /// AUTH answered with 1 MB of random binary. smtpdcheck: 1. etrn with
+    /// credentials: 3 at once, no ETRN (waits 0).
+    auth_answered_with_random_binary =>
+        up(auth_offered(vec![Step::Send(random_binary())])).etrn(Auth, 3, 0, auth_failed);
+
+    /// `235` to AUTH dripped one byte every 150 ms (> T). smtpdcheck: 1.
+    /// etrn with credentials: 3 at T, no ETRN (waits 1).
+    auth_reply_dripped_beyond_the_timeout => up(auth_offered(vec![Step::Drip {
+        bytes: b"235 2.7.0 ok\r\n".to_vec(),
+        every: Duration::from_millis(150),
+    }]))
+    .etrn(Auth, 3, 1, auth_failed);
+
+    /// The connection closed right after AUTH. smtpdcheck: 1. etrn with
+    /// credentials: 3 at once, no ETRN (waits 0).
+    connection_closed_after_auth =>
+        up(auth_offered(vec![Step::Close])).etrn(Auth, 3, 0, auth_failed);
+
+    /// AUTH refused `535`. smtpdcheck: 1. etrn with credentials: 1, QUIT
+    /// and no ETRN (waits 0).
+    auth_refused_with_535 => up(auth_offered(vec![line("535 5.7.8 no"), serve(&[])]))
+        .etrn(Auth, 1, 0, auth_refused);
 
     /// STARTTLS offered but never answered. smtpdcheck: 1. etrn off: 0.
     /// require: 3 at T, no ETRN. opportunistic: gives up on TLS at T, fresh
