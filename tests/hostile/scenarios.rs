@@ -457,7 +457,9 @@ macro_rules! scenarios {
 // Every scenario runs `smtpdcheck --no-cache --port P --timeout 1 127.0.0.1`
 // (bound T + 0.5 s; up = exit 1 and "127.0.0.1\n", down = exit 0 and no
 // output) and `etrn --port P --timeout 1 --helo client.test --starttls MODE
-// 127.0.0.1 a.test` per listed MODE (bound waits × T + 0.5 s; stdout empty;
+// 127.0.0.1 a.test` per listed MODE (Auth: `--starttls off --netrc FILE
+// --auth-plaintext`, FILE holding a password that must appear in no
+// output) (bound waits × T + 0.5 s; stdout empty;
 // exit 3 = exactly one stderr line; exit 0 = silent stderr except the
 // opportunistic fallback note). Every run: peak RSS < 16 MiB, no panic.
 scenarios! {
