@@ -19,10 +19,12 @@ bench_cleanup() {
 }
 
 # build_helpers [GCC-FLAG...]: the C floor client ($TMP/floor), the
-# loopback SMTP server ($TMP/instant_server) and the syslog receiver
-# ($TMP/syslog_sink), built with -O2 and the flags.
+# loopback SMTP server ($TMP/instant_server), the syslog receiver
+# ($TMP/syslog_sink) and the run-by-run timer ($TMP/alternate), built with
+# -O2 and the flags.
 build_helpers() {
     gcc -O2 "$@" -o "$TMP/floor" bench/floor.c
     gcc -O2 "$@" -o "$TMP/instant_server" bench/instant_server.c
     gcc -O2 "$@" -o "$TMP/syslog_sink" bench/syslog_sink.c
+    gcc -O2 "$@" -o "$TMP/alternate" bench/alternate.c
 }
