@@ -163,26 +163,11 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let (cache_path, mut cache) = open_cache(&cli);
     let mx_hosts = match &cli.mx {
         None => None,
-        Some(domain) => {
-            let domain = HostName::parse(domain).map_err(|reason| {
-                AppletError::usage(format_args!(
-                    "invalid --mx '{}': {reason}",
-                    domain.escape_debug()
-                ))
-            })?;
-            let mx_file = cache_path.as_deref().and_then(Path::parent);
-            let mx_file = mx_file.map(|dir| dir.join(mx_cache::FILE_NAME));
-            match mx_servers::find(&domain, cli.timeout().limit(), mx_file, reporter)? {
-                Some(hosts) => Some(hosts),
-                None => {
-                    if cli.json {
-                        let document = json::null_mx(NONE_AVAILABLE, &domain);
-                        let _ = reporter.answer(&crate::json::one_line(&document));
-                    }
-                    return Ok(NONE_AVAILABLE);
-                }
-            }
-        }
+        Some(domain) => match mx_hosts(&cli, domain, cache_path.as_deref(), reporter)? {
+            Some(hosts) => Some(hosts),
+            // A null MX: none available (and said so with --json).
+            None => return Ok(NONE_AVAILABLE),
+        },
     };
     let (servers, stop) = match &mx_hosts {
         None => arguments(&cli)?,
@@ -207,8 +192,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         Verdict::NoneAvailable => NONE_AVAILABLE,
     };
     if cli.json {
-        let document = json::document(status, &report, &servers, cli.mx.as_deref());
-        let _ = reporter.answer(&crate::json::one_line(&document));
+        print_json(status, &report, &servers, cli.mx.as_deref(), reporter);
     } else {
         answer(&report, &servers, reporter);
     }
@@ -219,6 +203,48 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         reporter.detail(format_args!("cache not updated: {}: {err}", path.display()));
     }
     Ok(status)
+}
+
+// The three functions below are never inlined into `run`: their locals
+// would grow its stack frame past a page, which every run then touches
+// (a page fault; docs/performance.md), for work most runs never do.
+
+/// `--mx DOMAIN`: its MX hosts from the MX file or DNS; `None` for a null
+/// MX, which is then answered here with `--json`.
+#[inline(never)]
+fn mx_hosts(
+    cli: &Cli,
+    domain: &str,
+    cache_path: Option<&Path>,
+    reporter: &Reporter,
+) -> Result<Option<mx_servers::MxHosts>, AppletError> {
+    let domain = HostName::parse(domain).map_err(|reason| {
+        AppletError::usage(format_args!(
+            "invalid --mx '{}': {reason}",
+            domain.escape_debug()
+        ))
+    })?;
+    let mx_file = cache_path.and_then(Path::parent);
+    let mx_file = mx_file.map(|dir| dir.join(mx_cache::FILE_NAME));
+    let hosts = mx_servers::find(&domain, cli.timeout().limit(), mx_file, reporter)?;
+    if hosts.is_none() && cli.json {
+        let document = json::null_mx(NONE_AVAILABLE, &domain);
+        let _ = reporter.answer(&crate::json::one_line(&document));
+    }
+    Ok(hosts)
+}
+
+/// `--json`: the answer and each server's outcome as one JSON object.
+#[inline(never)]
+fn print_json(
+    status: u8,
+    report: &Report,
+    servers: &[Server],
+    mx: Option<&str>,
+    reporter: &Reporter,
+) {
+    let document = json::document(status, report, servers, mx);
+    let _ = reporter.answer(&crate::json::one_line(&document));
 }
 
 /// Checks what clap cannot: the server list and the stop target.
@@ -253,6 +279,7 @@ fn open_cache(cli: &Cli) -> (Option<PathBuf>, cache::Cache) {
 }
 
 /// `--postfix-policy`: serves until the peer closes the connection.
+#[inline(never)]
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
     let (cache_path, cache) = open_cache(cli);
     let settings = service::ServiceSettings {
