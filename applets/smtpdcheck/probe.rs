@@ -131,10 +131,18 @@ pub fn check(
 ) -> Result<Report, CheckError> {
     match start(servers, stop, settings, cache, known) {
         Ok(report) => Ok(report),
-        Err(pending) => block_on(pending.finish(cache))
-            .map_err(CheckError::Runtime)?
-            .map_err(CheckError::Stop),
+        Err(pending) => finish_on_own_runtime(pending, cache),
     }
+}
+
+/// [`Pending::finish`] on a runtime of its own. Never inlined: the
+/// future's state would otherwise sit in the caller's stack frame, and a
+/// run the cache answers would touch those pages too (docs/performance.md).
+#[inline(never)]
+fn finish_on_own_runtime(pending: Pending<'_>, cache: &mut Cache) -> Result<Report, CheckError> {
+    block_on(pending.finish(cache))
+        .map_err(CheckError::Runtime)?
+        .map_err(CheckError::Stop)
 }
 
 /// The checks as far as they go without the network: the report when IP
