@@ -453,6 +453,7 @@ mod tests {
                 not_after: NOW + days * DAY + 60,
                 not_after_text: String::new(),
             }),
+            dialogue: Vec::new(),
         }
     }
 

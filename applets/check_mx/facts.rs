@@ -85,6 +85,9 @@ pub struct AddressFacts {
     pub tls: Tls,
     /// The end-entity certificate the server presented, if any.
     pub certificate: Option<Certificate>,
+    /// With `-v`: the dialogue as etrn's `-v` shows it, server lines as
+    /// received and ours as `>>> CMD` (empty without `-v`).
+    pub dialogue: Vec<String>,
 }
 
 impl AddressFacts {
@@ -99,6 +102,7 @@ impl AddressFacts {
             greeting: None,
             tls: Tls::NotReached,
             certificate: None,
+            dialogue: Vec::new(),
         }
     }
 

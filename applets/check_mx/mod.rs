@@ -152,6 +152,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     json: bool,
 
+    /// After the detail lines, print each address's SMTP dialogue (server
+    /// lines as received, ours as ">>> CMD"); may be given more than once
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "json")]
+    verbose: u8,
+
     /// The domain whose MX hosts to check
     #[arg(value_name = "DOMAIN", required_unless_present = "hosts")]
     domain: Option<String>,
@@ -242,6 +247,7 @@ fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
         helo,
         deadline: started + timeout,
         trust,
+        verbose: cli.verbose > 0,
     };
     Ok(Plan {
         what,

@@ -61,7 +61,28 @@ pub fn text(report: &Report) -> String {
             out.push('\n');
         }
     }
+    for host in &report.hosts {
+        for address in host.addresses.iter().filter(|a| !a.dialogue.is_empty()) {
+            out.push_str(&format!("dialogue with {}:\n", peer(&host.name, address)));
+            for line in &address.dialogue {
+                out.push_str("  ");
+                out.push_str(&plugin_safe(line));
+                out.push('\n');
+            }
+        }
+    }
     out
+}
+
+/// A server's text as a line of plugin output: no `|` (it would start
+/// performance data) and no control characters.
+fn plugin_safe(text: &str) -> String {
+    let safe = |c: char| match c {
+        '|' => '/',
+        c if c.is_control() => '?',
+        c => c,
+    };
+    text.chars().map(safe).collect()
 }
 
 /// One address: its problems, then what was seen.

@@ -21,7 +21,7 @@ use super::certificate::{self, Seen};
 use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
 use super::hosts::Target;
 use crate::smtp::session::{StartTlsError, connect, lookup, within};
-use crate::smtp::transcript::Transcript;
+use crate::smtp::transcript::{Sink, Transcript};
 use crate::smtp::{EXT_STARTTLS, Error, ErrorKind, Limits, Session};
 
 /// How long after the deadline the driver waits for checks to notice it
@@ -58,6 +58,8 @@ pub struct Settings {
     pub deadline: Instant,
     /// Decides whether a certificate is trusted for its host name.
     pub trust: Arc<dyn ServerCertVerifier>,
+    /// `-v`: each address's dialogue is kept in its facts.
+    pub verbose: bool,
 }
 
 impl Settings {
@@ -77,6 +79,16 @@ struct Progress {
 }
 
 type Slot = Arc<Mutex<Progress>>;
+
+/// `-v`: the transcript's lines go into the slot's facts, so a check cut
+/// short by the deadline still shows its dialogue so far.
+struct DialogueSink(Slot);
+
+impl Sink for DialogueSink {
+    fn write_line(&self, line: &str) {
+        update(&self.0, |facts| facts.dialogue.push(line.to_owned()));
+    }
+}
 
 /// A task's news for the driver.
 enum Event {
@@ -212,8 +224,12 @@ async fn dialogue(name: &str, address: SocketAddr, settings: &Settings, slot: &S
         facts.reached = Stage::Greeting;
     });
 
+    let transcript = match settings.verbose {
+        true => Transcript::live(Arc::new(DialogueSink(Arc::clone(slot)))),
+        false => Transcript::off(),
+    };
     let started = Instant::now();
-    let greeted = Session::greet_over(name, tcp, address, limits, Transcript::off()).await;
+    let greeted = Session::greet_over(name, tcp, address, limits, transcript).await;
     let mut session = match greeted {
         Ok(session) => session,
         Err(error) => {

@@ -47,6 +47,7 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 4 -d 'Check
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 6 -d 'Check IPv6 addresses only'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l require-tls -d 'No STARTTLS, a refused or failed STARTTLS, or a certificate that does not verify is CRITICAL (else WARNING, and no STARTTLS is fine)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l json -d 'Print one JSON object (schema in check_mx(1)) instead of the plugin text'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s v -l verbose -d 'After the detail lines, print each address\'s SMTP dialogue (server lines as received, ours as ">>> CMD"); may be given more than once'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s h -l help -d 'Print help'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l port -d 'TCP port of the servers' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l timeout -d 'Seconds each phase may take (connect, greeting, each reply, TLS handshake); fractions allowed; 0 means no limit' -r

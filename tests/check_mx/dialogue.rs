@@ -241,3 +241,49 @@ fn an_ipv6_only_host() {
     let run = check_mx(&["--port", &port, "-t", TIMEOUT, "-4", "-H", "::1"]);
     assert_plugin(&run, 2, "::1 down at lookup: no IPv4 address");
 }
+
+/// `-v`: after the detail lines, the dialogue of each address, server
+/// lines as received and ours as `>>> CMD`; a `|` or control character
+/// from the server never reaches the plugin output (a `|` would start
+/// performance data). The status and the first line are those without
+/// `-v`; `-vv` is accepted as plugins accept it.
+#[test]
+fn verbose_shows_each_addresses_dialogue_after_the_details() {
+    for verbose in ["-v", "-vv"] {
+        let server = script_server(vec![
+            send("220 mx.test ESMTP a|b\x1b[31m\r\n"),
+            serve(&[("EHLO", EHLO_PLAIN)]),
+        ]);
+        let run = check_local(&server, &[verbose]);
+        let output = assert_plugin(&run, 0, "1 of 1 MX host up");
+        let dialogue = [
+            "dialogue with 127.0.0.1:",
+            "  220 mx.test ESMTP a/b?[31m",
+            "  >>> EHLO client.test",
+            "  250-mx.test",
+            "  250 8BITMIME",
+            "  >>> QUIT",
+            "  221 bye",
+        ];
+        assert_eq!(output.details.len(), 1 + dialogue.len(), "{run:#?}");
+        assert_eq!(output.details[1..], dialogue, "{run:#?}");
+        assert_eq!(run.stdout.matches('|').count(), 1, "{run:#?}");
+    }
+}
+
+/// `-v` with a server that never answers EHLO: the dialogue so far is
+/// shown for the check the deadline cut short (its QUIT unanswered).
+#[test]
+fn verbose_shows_the_dialogue_of_a_check_cut_short() {
+    let server = script_server(vec![line("220 mx.test ESMTP"), expect("EHLO")]);
+    let run = check_local(&server, &["-v", "-t", "1"]);
+    let output = assert_plugin(&run, 2, "127.0.0.1 timed out at EHLO");
+    let dialogue = [
+        "dialogue with 127.0.0.1:",
+        "  220 mx.test ESMTP",
+        "  >>> EHLO client.test",
+        "  >>> QUIT",
+    ];
+    assert_eq!(output.details[1..], dialogue, "{run:#?}");
+    assert_within(&run, Duration::from_secs(3));
+}

@@ -21,6 +21,7 @@ run_table! { check_mx;
         ["--cert-warn", "-1", "d.test"] => unknown;
         ["-H", "a b"] => unknown;
         ["-H", "127.0.0.1", "--ca-file", "/nonexistent/ca.pem"] => unknown;
+        ["-H", "127.0.0.1", "--json", "-v"] => unknown;
     }
     help_and_version_exit_0 {
         ["--help"] => exits(0), stdout_has("Usage: check_mx"), stdout_has("UNKNOWN");
