@@ -437,6 +437,17 @@ check_mx_checks() {
     else
         check "$name: check_mx --require-tls is CRITICAL without STARTTLS" 2 "${cmx[@]}" --require-tls
     fi
+    # -v: each address's dialogue with the real MTA, after the details.
+    check "$name: check_mx -v is OK" 0 "${cmx[@]}" -v
+    local dialogues
+    dialogues=$(grep -c '^dialogue with ' "$OUT" || true)
+    if [ "$dialogues" = 2 ] && grep -q "^  >>> EHLO $HELO\$" "$OUT" && grep -q '^  >>> QUIT$' "$OUT" &&
+        { [ "$tls" = no ] || grep -q '^  >>> STARTTLS$' "$OUT"; }; then
+        ok "$name: check_mx -v shows both addresses' dialogues"
+    else
+        fail "$name: check_mx -v dialogue"
+        show "$OUT"
+    fi
 }
 
 # the smtpdcheck "down" check, after the MTA was stopped
