@@ -32,9 +32,7 @@ fn netrc_text() -> String {
 
 /// `text` in the file `netrc` of `dir`, with `mode`.
 fn netrc_file(dir: &TempDir, text: &str, mode: u32) -> PathBuf {
-    let path = dir.file("netrc", text);
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod the netrc");
-    path
+    dir.file_with_mode("netrc", text, mode)
 }
 
 /// A STARTTLS server with a certificate for 127.0.0.1 that answers AUTH
@@ -377,18 +375,11 @@ fn auth_netrc_owned_by_another_user_is_refused_exit_2() {
 #[test]
 fn auth_netrc_usage_errors_exit_2_before_connecting() {
     let dir = TempDir::new("etrn-auth-usage");
-    let bad = dir.file(
-        "bad",
-        &format!("machine 127.0.0.1 login {LOGIN}\npassword\n"),
-    );
-    fs::set_permissions(&bad, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let stray = dir.file(
-        "stray",
-        &format!("machine 127.0.0.1 login {LOGIN} {PASSWORD}\n"),
-    );
-    fs::set_permissions(&stray, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let incomplete = dir.file("incomplete", "machine 127.0.0.1 login x\n");
-    fs::set_permissions(&incomplete, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let bad_text = format!("machine 127.0.0.1 login {LOGIN}\npassword\n");
+    let bad = dir.file_with_mode("bad", &bad_text, 0o600);
+    let stray_text = format!("machine 127.0.0.1 login {LOGIN} {PASSWORD}\n");
+    let stray = dir.file_with_mode("stray", &stray_text, 0o600);
+    let incomplete = dir.file_with_mode("incomplete", "machine 127.0.0.1 login x\n", 0o600);
     let good = netrc_file(&dir, &netrc_text(), 0o600);
     let missing = dir.join("missing");
     let rows: [(Vec<&str>, &str); 6] = [

@@ -3,7 +3,6 @@
 //! instance, with bounds on status, time, memory and output, and a check
 //! of what the server saw.
 
-use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -195,9 +194,7 @@ fn check_etrn(name: &str, spec: &Spec, case: &EtrnCase) {
         }
         Mode::Auth => {
             let text = format!("machine 127.0.0.1 login user password {PASSWORD}\n");
-            netrc = scratch.file("netrc", &text);
-            let private = std::fs::Permissions::from_mode(0o600);
-            std::fs::set_permissions(&netrc, private).expect("chmod the netrc");
+            netrc = scratch.file_with_mode("netrc", &text, 0o600);
             args.extend(["off", "--netrc", path_arg(&netrc), "--auth-plaintext"]);
         }
     }

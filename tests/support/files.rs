@@ -54,6 +54,14 @@ impl TempDir {
         fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         path
     }
+
+    /// [`TempDir::file`] with `mode` (credentials files, caches: 0600).
+    pub fn file_with_mode(&self, name: &str, text: &str, mode: u32) -> PathBuf {
+        let path = self.file(name, text);
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+        path
+    }
 }
 
 impl Deref for TempDir {
