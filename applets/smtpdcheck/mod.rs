@@ -163,7 +163,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let (cache_path, mut cache) = open_cache(&cli);
     let mx_hosts = match &cli.mx {
         None => None,
-        Some(domain) => match mx_hosts(&cli, domain, cache_path.as_deref(), reporter)? {
+        Some(domain) => match look_up_mx(&cli, domain, cache_path.as_deref(), reporter)? {
             Some(hosts) => Some(hosts),
             // A null MX: none available (and said so with --json).
             None => return Ok(NONE_AVAILABLE),
@@ -205,14 +205,15 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     Ok(status)
 }
 
-// The three functions below are never inlined into `run`: their locals
-// would grow its stack frame past a page, which every run then touches
-// (a page fault; docs/performance.md), for work most runs never do.
+// `look_up_mx`, `print_json` and `serve_policy` are never inlined into
+// `run`: their locals would grow its stack frame past a page, which every
+// run then touches (a page fault; docs/performance.md), for work most runs
+// never do.
 
 /// `--mx DOMAIN`: its MX hosts from the MX file or DNS; `None` for a null
 /// MX, which is then answered here with `--json`.
 #[inline(never)]
-fn mx_hosts(
+fn look_up_mx(
     cli: &Cli,
     domain: &str,
     cache_path: Option<&Path>,
