@@ -6,7 +6,7 @@ use proptest::test_runner::TestCaseError;
 use smtpbox::netrc::{Machine, parse};
 
 use crate::checks::netrc::{check_lookup, check_parse, fields, quote};
-use crate::{any_text, config, host_name, text_from};
+use crate::{any_text, config, host_name, ip_addr, text_from};
 
 /// Keywords, values, white space, quotes, comments, then stray characters.
 #[rustfmt::skip]
@@ -20,7 +20,12 @@ const NETRC_PIECES: &[&str] = &[
 /// One entry: which machine, then its fields in some order, each written
 /// bare when it can be, quoted otherwise.
 fn entry() -> impl Strategy<Value = (Option<String>, Vec<(&'static str, String)>)> {
-    let machine = prop_oneof![4 => host_name().prop_map(Some), 1 => Just(None)];
+    let machine = prop_oneof![
+        4 => host_name().prop_map(Some),
+        1 => ip_addr().prop_map(|ip| Some(ip.to_string())),
+        1 => ip_addr().prop_map(|ip| Some(format!("[{ip}]"))),
+        1 => Just(None),
+    ];
     let value = prop_oneof!["[A-Za-z0-9@._!$%-]{1,12}", "(?s).{0,12}"];
     let fields = (
         prop::option::of(value.clone()),
@@ -100,8 +105,19 @@ proptest! {
         }
         check_parse(&text);
         check_lookup(&netrc, &host);
+        // The same host written another way: case, a trailing dot, brackets.
         if let Some((Some(first), _)) = entries.first() {
-            check_lookup(&netrc, &first.to_ascii_uppercase());
+            let other_dot = match first.strip_suffix('.') {
+                Some(bare) => bare.to_owned(),
+                None => format!("{first}."),
+            };
+            let other_brackets = match first.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                Some(bare) => bare.to_owned(),
+                None => format!("[{first}]"),
+            };
+            for variant in [first.to_ascii_uppercase(), other_dot, other_brackets] {
+                check_lookup(&netrc, &variant);
+            }
         }
     }
 }

@@ -97,18 +97,41 @@ pub fn check_parse(text: &str) -> Option<Netrc> {
     Some(netrc)
 }
 
-/// `lookup(host)` is the first `machine` named `host` (ASCII
-/// case-insensitive), else the `default` entry, else nothing.
+/// How `lookup` tells hosts apart, written out independently of
+/// `smtpbox::names::same_host`: an IP literal, bare or in brackets, is its
+/// address (an IPv4-mapped IPv6 address is the IPv4 one); any other name
+/// is itself without trailing dots, in ASCII lower case (RFC 4343).
+#[derive(PartialEq)]
+enum HostKey {
+    Address(std::net::IpAddr),
+    Name(Vec<u8>),
+}
+
+fn host_key(host: &str) -> HostKey {
+    let inner = match (host.strip_prefix('['), host.ends_with(']')) {
+        (Some(rest), true) => &rest[..rest.len() - 1],
+        _ => host,
+    };
+    match inner.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => HostKey::Address(v4.into()),
+            None => HostKey::Address(v6.into()),
+        },
+        Ok(address) => HostKey::Address(address),
+        Err(_) => HostKey::Name(
+            host.trim_end_matches('.')
+                .bytes()
+                .map(|b| b.to_ascii_lowercase())
+                .collect(),
+        ),
+    }
+}
+
+/// `lookup(host)` is the first `machine` naming the same host (see
+/// [`host_key`]), else the `default` entry, else nothing.
 pub fn check_lookup(netrc: &Netrc, host: &str) {
     let named = netrc.entries.iter().find(|e| match &e.machine {
-        Machine::Name(name) => {
-            let folded = |s: &str| {
-                s.bytes()
-                    .map(|b| b.to_ascii_lowercase())
-                    .collect::<Vec<_>>()
-            };
-            folded(name) == folded(host)
-        }
+        Machine::Name(name) => host_key(name) == host_key(host),
         Machine::Default => false,
     });
     let expected = named.or_else(|| netrc.entries.iter().find(|e| e.machine == Machine::Default));
