@@ -99,10 +99,10 @@ BIN=$ROOT/target/release/smtpbox
 [ -x "$BIN" ] || die "no $BIN"
 
 # The reference for "does new code slow smtpdcheck's hot path": the build
-# of 2026-11-23 whose (a) and (b) measured 1.32x and 1.03x the floor, the
-# figures still current on 2026-11-29 when check_mx and --json were asked
-# for "within 5 %" of them. The floor drifts with this machine's load from
-# hour to hour, so the two builds are compared in the same run.
+# of 2026-11-23 whose (a) and (b) figures (about 1.3x and 1.03x the floor)
+# were still the current ones on 2026-11-29, when check_mx and --json were
+# to stay within 5 % of them. Ratios to the floor drift with this machine's
+# load from hour to hour, so the two builds are compared in the same run.
 REFERENCE_REV=8bfe8df59db4c40dbd4e4d2e0fadd36ab5c78530
 
 # reference_build: prints the path of the reference build, building it

@@ -108,10 +108,10 @@ enum HostKey {
 }
 
 fn host_key(host: &str) -> HostKey {
-    let inner = match (host.strip_prefix('['), host.ends_with(']')) {
-        (Some(rest), true) => &rest[..rest.len() - 1],
-        _ => host,
-    };
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(host);
     match inner.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => HostKey::Address(v4.into()),
