@@ -25,7 +25,6 @@ mod usage;
 
 use std::time::Duration;
 
-use smtpbox::check_mx::perfdata::{Parsed, parse};
 use support::*;
 
 /// The `--timeout` of a run unless the row says otherwise, in seconds.
@@ -48,70 +47,25 @@ fn check_local(target: &impl Target, args: &[&str]) -> Run {
     check_mx(&[&base[..], args].concat())
 }
 
-/// What a run printed, read as the plugin contract says.
-#[derive(Debug)]
-struct Plugin {
-    /// `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
-    status: String,
-    /// The text between `MX STATUS - ` and ` | `.
-    summary: String,
-    perfdata: Vec<Parsed>,
-    /// The lines after the first.
-    details: Vec<String>,
-}
-
 /// Reads a run's stdout as plugin output; fails the test when it breaks
-/// the contract (no `MX STATUS - ` line, perfdata out of grammar).
+/// the contract.
 fn plugin(run: &Run) -> Plugin {
     assert!(!run.stderr.contains("panicked"), "{run:#?}");
     assert!(!run.timed_out, "killed by the harness: {run:#?}");
-    let mut lines = run.stdout.lines();
-    let first = lines.next().unwrap_or_default();
-    let rest = first
-        .strip_prefix("MX ")
-        .unwrap_or_else(|| panic!("first line is not `MX ...`: {run:#?}"));
-    let (status, rest) = rest
-        .split_once(" - ")
-        .unwrap_or_else(|| panic!("no ` - ` on the first line: {run:#?}"));
-    let (summary, perfdata) = rest.split_once(" | ").unwrap_or((rest, ""));
-    let perfdata = parse(perfdata)
-        .unwrap_or_else(|error| panic!("perfdata out of grammar: {error}: {run:#?}"));
-    Plugin {
-        status: status.to_owned(),
-        summary: summary.to_owned(),
-        perfdata,
-        details: lines.map(str::to_owned).collect(),
-    }
+    Plugin::read(&run.stdout).unwrap_or_else(|error| panic!("{error}: {run:#?}"))
 }
 
 /// The exit status, the status word that goes with it, and a summary that
 /// starts with `summary`; the parsed output for further checks.
 fn assert_plugin(run: &Run, status: i32, summary: &str) -> Plugin {
-    let words = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
     let output = plugin(run);
     assert_eq!(run.status, Some(status), "{run:#?}");
-    assert_eq!(output.status, words[status as usize], "{run:#?}");
+    assert_eq!(output.status, PLUGIN_STATUSES[status as usize], "{run:#?}");
     assert!(
         output.summary.starts_with(summary),
         "summary should start with {summary:?}: {run:#?}"
     );
     output
-}
-
-impl Plugin {
-    /// The value of the metric `label` (`None` for `U`); fails when absent.
-    fn metric(&self, label: &str) -> Option<f64> {
-        let found = self.perfdata.iter().find(|m| m.label == label);
-        found
-            .unwrap_or_else(|| panic!("no metric {label:?}: {self:#?}"))
-            .value
-    }
-
-    /// The metric `label` as a whole.
-    fn parsed(&self, label: &str) -> &Parsed {
-        let found = self.perfdata.iter().find(|m| m.label == label);
-        found.unwrap_or_else(|| panic!("no metric {label:?}: {self:#?}"))
-    }
 }
 
 /// A CA file with `pki`'s CA, in `dir`.

@@ -1,12 +1,13 @@
-//! The hostile matrix: both applets against servers that stall, drip, flood,
+//! The hostile matrix: every applet against servers that stall, drip, flood,
 //! lie or break the protocol, and against process-level faults (closed
 //! stdout, SIGTERM, 200 concurrent runs on one cache, a huge cache file),
 //! each with BOUNDS: exit status, wall time, peak RSS, no panic, exact
 //! stdout.
 //!
-//! Rules: loopback only (127.0.0.1), no DNS (IP literals; etrn always gets
-//! `--helo client.test`), every server has a lifetime and every run is
-//! killed after [`KILL_AFTER`]. How a run is measured: `runner.rs`.
+//! Rules: loopback only (127.0.0.1), no DNS (IP literals; etrn and
+//! check_mx always get `--helo client.test`), every server has a lifetime
+//! and every run is killed after [`KILL_AFTER`]. How a run is measured:
+//! `runner.rs`.
 
 #[path = "../support/mod.rs"]
 #[macro_use]

@@ -1,7 +1,7 @@
-//! The scenario table: for each hostile server, smtpdcheck and etrn (per
-//! `--starttls` mode, or with credentials) are run against a fresh
-//! instance, with bounds on status, time, memory and output, and a check
-//! of what the server saw.
+//! The scenario table: for each hostile server, smtpdcheck, check_mx and
+//! etrn (per `--starttls` mode, or with credentials) are run against a
+//! fresh instance, with bounds on status, time, memory and output, and a
+//! check of what the server saw.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -41,6 +41,15 @@ enum Mode {
     /// when the server offers it.
     Auth,
 }
+
+/// check_mx's exit statuses (the plugin contract).
+const OK: i32 = 0;
+const WARNING: i32 = 1;
+const CRITICAL: i32 = 2;
+
+/// The most check_mx may print for one address, dialogue included,
+/// whatever the server floods it with (its replies are cut at 4 KiB).
+const CHECK_MX_OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// The password of [`Mode::Auth`]'s netrc file: it must appear in no
 /// output, whatever the server does.
@@ -91,19 +100,28 @@ struct Scenario {
     server: Spec,
     /// smtpdcheck's answer: up (exit 1, "127.0.0.1\n") or down (exit 0, "").
     up: bool,
+    /// check_mx's status (0 OK, 1 WARNING, 2 CRITICAL).
+    check_mx: i32,
     etrn: Vec<EtrnCase>,
 }
 
-/// A scripted server smtpdcheck must report up.
+/// A scripted server smtpdcheck must report up, and check_mx OK unless
+/// the row says otherwise (its EHLO, TLS and QUIT are checked too).
 fn up(script: Vec<Step>) -> Scenario {
     let (server, up, etrn) = (Spec::Script(script), true, Vec::new());
-    Scenario { server, up, etrn }
+    Scenario {
+        server,
+        up,
+        check_mx: OK,
+        etrn,
+    }
 }
 
-/// A scripted server smtpdcheck must report down.
+/// A scripted server smtpdcheck must report down, and check_mx CRITICAL.
 fn down(script: Vec<Step>) -> Scenario {
     Scenario {
         up: false,
+        check_mx: CRITICAL,
         ..up(script)
     }
 }
@@ -115,6 +133,7 @@ fn starttls(behaviour: StartTls) -> Scenario {
     Scenario {
         server,
         up,
+        check_mx: OK,
         etrn: Vec::new(),
     }
     .etrn(Off, 0, 0, off_ignores_starttls)
@@ -123,17 +142,25 @@ fn starttls(behaviour: StartTls) -> Scenario {
 /// A STARTTLS server that spoils TLS (smtpdcheck: up): `--starttls off`
 /// is unaffected; `require` fails (exit 3, `waits` phases) as `check`
 /// says; opportunistic etrn falls back to a fresh plaintext session (exit
-/// 0, `waits` phases).
+/// 0, `waits` phases). check_mx: a TLS failure is WARNING, but a wait
+/// uses up its one timeout for the whole run: CRITICAL.
 fn tls_spoiled(behaviour: StartTls, waits: u32, check: fn(&Seen)) -> Scenario {
-    starttls(behaviour).etrn(Require, 3, waits, check).etrn(
-        Opportunistic,
-        0,
-        waits,
-        opportunistic_falls_back,
-    )
+    let check_mx = if waits == 0 { WARNING } else { CRITICAL };
+    starttls(behaviour)
+        .check_mx(check_mx)
+        .etrn(Require, 3, waits, check)
+        .etrn(Opportunistic, 0, waits, opportunistic_falls_back)
 }
 
 impl Scenario {
+    /// check_mx's status is `status`.
+    fn check_mx(self, status: i32) -> Scenario {
+        Scenario {
+            check_mx: status,
+            ..self
+        }
+    }
+
     /// Adds an etrn run with `--starttls MODE`.
     fn etrn(mut self, mode: Mode, status: i32, waits: u32, check: fn(&Seen)) -> Scenario {
         self.etrn.push(EtrnCase {
@@ -149,6 +176,7 @@ impl Scenario {
 fn run_scenario(name: &str, scenario: Scenario) {
     let _guard = light();
     check_smtpdcheck(name, &scenario);
+    check_check_mx(name, &scenario);
     for case in &scenario.etrn {
         check_etrn(name, &scenario.server, case);
     }
@@ -172,6 +200,40 @@ fn check_smtpdcheck(name: &str, scenario: &Scenario) {
             l.text.eq_ignore_ascii_case("QUIT") || l.text.starts_with("UNEXPECTED QUIT"),
             "{name}: smtpdcheck sent {l:?}"
         );
+    }
+}
+
+/// check_mx, without and with `-v`: `-t T` bounds the whole run, so
+/// always within T + SLACK. The output keeps the plugin contract whatever
+/// the server sent: one `|` (the dialogue `-v` adds cannot start
+/// performance data), at most [`CHECK_MX_OUTPUT_LIMIT`] bytes, nothing on
+/// stderr; the server got nothing but EHLO (or HELO), STARTTLS and QUIT.
+fn check_check_mx(name: &str, scenario: &Scenario) {
+    for verbose in [None, Some("-v")] {
+        let server = scenario.server.start();
+        let mut args = vec!["--helo", "client.test", "-t", T_ARG, "-H", "127.0.0.1"];
+        args.extend(verbose);
+        let m = measure("check_mx", &server, &args);
+        let bound = T + SLACK;
+        let run = format!("check_mx {}", verbose.unwrap_or_default());
+        let what = format!("{name}: {run}");
+        row(name, &run, &scenario.check_mx.to_string(), &m, bound);
+        assert_sane(&what, &m, bound);
+        assert_eq!(m.code, Some(scenario.check_mx), "{what}: {m:#?}");
+        let output = Plugin::read(&m.stdout).unwrap_or_else(|e| panic!("{what}: {e}: {m:#?}"));
+        let status = PLUGIN_STATUSES[scenario.check_mx as usize];
+        assert_eq!(output.status, status, "{what}: {m:#?}");
+        assert_eq!(m.stdout.matches('|').count(), 1, "{what}: {m:#?}");
+        assert!(m.stdout.len() <= CHECK_MX_OUTPUT_LIMIT, "{what}: {m:#?}");
+        assert_eq!(m.stderr, "", "{what}: {m:#?}");
+        let allowed = ["EHLO client.test", "HELO client.test", "STARTTLS", "QUIT"];
+        for l in server.lines() {
+            let command = l.text.strip_prefix("UNEXPECTED ").unwrap_or(&l.text);
+            assert!(
+                allowed.contains(&command) || command.starts_with('*'),
+                "{what}: sent {l:?}"
+            );
+        }
     }
 }
 
@@ -453,7 +515,10 @@ macro_rules! scenarios {
 
 // Every scenario runs `smtpdcheck --no-cache --port P --timeout 1 127.0.0.1`
 // (bound T + 0.5 s; up = exit 1 and "127.0.0.1\n", down = exit 0 and no
-// output) and `etrn --port P --timeout 1 --helo client.test --starttls MODE
+// output), `check_mx --port P --helo client.test -t 1 -H 127.0.0.1` (bound
+// T + 0.5 s; up: OK, down: CRITICAL unless the row says otherwise; plugin
+// output in the contract's grammar, nothing on stderr, nothing sent but
+// EHLO, HELO, STARTTLS and QUIT) and `etrn --port P --timeout 1 --helo client.test --starttls MODE
 // 127.0.0.1 a.test` per listed MODE (Auth: `--starttls off --netrc FILE
 // --auth-plaintext`, FILE holding a password that must appear in no
 // output) (bound waits × T + 0.5 s; stdout empty;
@@ -533,13 +598,15 @@ scenarios! {
         down(vec![send("220-first\r\n"), Step::Close]).etrn(Off, 3, 0, nothing);
 
     /// Good greeting, EHLO answered with ~2 MB of `250-` continuation
-    /// lines. smtpdcheck: up (1), the greeting was fine. etrn off: 3 at the
-    /// reply limit, never an ETRN (waits 0).
+    /// lines. smtpdcheck: up (1), the greeting was fine. check_mx: down at
+    /// EHLO, CRITICAL. etrn off: 3 at the reply limit, never an ETRN
+    /// (waits 0).
     ehlo_answered_with_endless_continuation => up(vec![
         line("220 flood.test ESMTP"),
         expect("EHLO"),
         Step::Send(continuation_flood("250")),
     ])
+    .check_mx(CRITICAL)
     .etrn(Off, 3, 0, no_etrn);
 
     /// The ETRN reply dripped one byte every 30 ms (0.6 s < T): complete in
@@ -584,7 +651,8 @@ scenarios! {
 
     /// Each of greeting, EHLO reply and ETRN reply comes after 0.7 s (< T
     /// each, 2.1 s > T in all): etrn's limit is per phase. smtpdcheck: 1 at
-    /// 0.7 s. etrn off: 0 (waits 3).
+    /// 0.7 s. check_mx: its limit is for the whole run, CRITICAL (timed out
+    /// at EHLO). etrn off: 0 (waits 3).
     every_phase_slow_but_within_its_limit => up(vec![
         Step::Sleep(Duration::from_millis(700)),
         line("220 slow.test ESMTP"),
@@ -596,19 +664,23 @@ scenarios! {
         line("250 Queuing started"),
         serve(&[]),
     ])
+    .check_mx(CRITICAL)
     .etrn(Off, 0, 3, plain_dialogue);
 
-    /// EHLO never answered. smtpdcheck: 1. etrn off: 3 at T, no ETRN
-    /// (waits 1).
-    ehlo_never_answered =>
-        up(vec![line("220 mute.test ESMTP"), expect("EHLO")]).etrn(Off, 3, 1, no_etrn);
+    /// EHLO never answered. smtpdcheck: 1. check_mx: CRITICAL at T. etrn
+    /// off: 3 at T, no ETRN (waits 1).
+    ehlo_never_answered => up(vec![line("220 mute.test ESMTP"), expect("EHLO")])
+        .check_mx(CRITICAL)
+        .etrn(Off, 3, 1, no_etrn);
 
     /// EHLO answered with mixed codes (`250-x`, `550 ETRN`): malformed.
-    /// smtpdcheck: 1. etrn off: 3 at once, no ETRN (waits 0).
+    /// smtpdcheck: 1. check_mx: down at EHLO, CRITICAL (its QUIT waits for
+    /// a reply until T). etrn off: 3 at once, no ETRN (waits 0).
     ehlo_reply_mixing_codes => up(vec![
         line("220 mixed.test ESMTP"),
         reply("EHLO", "250-mixed.test\n550 ETRN"),
     ])
+    .check_mx(CRITICAL)
     .etrn(Off, 3, 0, no_etrn);
 
     /// ETRN answered with ~2 MB of `250-` continuation lines: "reply too
@@ -695,11 +767,14 @@ scenarios! {
         tls_spoiled(StartTls::Garbage, 0, require_stops_at_garbage);
 
     /// A real TLS server whose certificate (signed by the given CA) is for
-    /// 127.0.0.9, not 127.0.0.1. smtpdcheck: 1. etrn off: 0. require
-    /// --ca-file: 3, the handshake is refused, no ETRN. opportunistic (no
-    /// verification, RFC 7435): ETRN over TLS, 0 (all waits 0).
+    /// 127.0.0.9, not 127.0.0.1. smtpdcheck: 1. check_mx (the system
+    /// store): the certificate does not verify, WARNING. etrn off: 0.
+    /// require --ca-file: 3, the handshake is refused, no ETRN.
+    /// opportunistic (no verification, RFC 7435): ETRN over TLS, 0 (all
+    /// waits 0).
     starttls_certificate_for_the_wrong_name =>
         starttls(StartTls::Handshake(Pki::new("127.0.0.9")))
+        .check_mx(WARNING)
         .etrn(RequireCa, 3, 0, require_refuses_certificate)
         .etrn(Opportunistic, 0, 0, etrn_over_tls);
 }

@@ -23,6 +23,7 @@ pub mod dns;
 pub mod files;
 pub mod json;
 pub mod mx;
+pub mod plugin;
 pub mod run;
 pub mod script;
 pub mod server;
@@ -31,6 +32,7 @@ pub mod tls;
 
 pub use files::*;
 pub use mx::*;
+pub use plugin::*;
 pub use run::*;
 pub use script::*;
 pub use server::*;
