@@ -30,9 +30,11 @@ const SERVICE: &str = "MX";
 /// The plugin output, every line ending in a newline.
 pub fn text(report: &Report) -> String {
     let verdict = &report.verdict;
-    let mut first = format!("{SERVICE} {} - {}", verdict.status, verdict.summary);
     // The first `|` starts the performance data: none may come earlier.
-    first = first.replace('|', "/");
+    let mut first = plugin_safe(&format!(
+        "{SERVICE} {} - {}",
+        verdict.status, verdict.summary
+    ));
     if !verdict.perfdata.is_empty() {
         first.push_str(" | ");
         first.push_str(&perfdata::render(&verdict.perfdata));
@@ -47,7 +49,7 @@ pub fn text(report: &Report) -> String {
                 "{}{preference}: {} - {}",
                 host.name, problem.status, problem.text
             );
-            out.push_str(&line.replace('|', "/"));
+            out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
         for (address, verdict) in host.addresses.iter().zip(&judged.addresses) {
@@ -57,7 +59,7 @@ pub fn text(report: &Report) -> String {
                 verdict.status,
                 detail(address, verdict)
             );
-            out.push_str(&line.replace('|', "/"));
+            out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
     }
@@ -74,8 +76,8 @@ pub fn text(report: &Report) -> String {
     out
 }
 
-/// A server's text as a line of plugin output: no `|` (it would start
-/// performance data) and no control characters.
+/// Text as a line of plugin output: no `|` (it would start performance
+/// data) and no control characters (some of it is the server's).
 fn plugin_safe(text: &str) -> String {
     let safe = |c: char| match c {
         '|' => '/',

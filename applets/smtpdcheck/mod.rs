@@ -149,6 +149,14 @@ impl Cli {
     fn cache_ttl_up(&self) -> Seconds {
         self.cache_ttl_up.unwrap_or(Seconds(cache::DEFAULT_TTL_UP))
     }
+
+    /// How each server is probed: `--port` and `--timeout`.
+    fn probe_settings(&self) -> ProbeSettings {
+        ProbeSettings {
+            port: self.port(),
+            timeout: self.timeout().limit(),
+        }
+    }
 }
 
 /// Runs smtpdcheck: the answer on stdout and as the exit status.
@@ -177,10 +185,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
             None => (hosts.servers.clone(), Stop::AtAddresses(local_addresses())),
         },
     };
-    let settings = ProbeSettings {
-        port: cli.port(),
-        timeout: cli.timeout().limit(),
-    };
+    let settings = cli.probe_settings();
     let known = |name: &str| mx_hosts.as_ref().and_then(|hosts| hosts.known(name));
     let report = probe::check(&servers, &stop, &settings, &mut cache, &known)
         .map_err(|error| AppletError::new(exit::USAGE, error))?;
@@ -284,10 +289,7 @@ fn open_cache(cli: &Cli) -> (Option<PathBuf>, cache::Cache) {
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
     let (cache_path, cache) = open_cache(cli);
     let settings = service::ServiceSettings {
-        probe: ProbeSettings {
-            port: cli.port(),
-            timeout: cli.timeout().limit(),
-        },
+        probe: cli.probe_settings(),
         stop: stop_host(cli)?,
         cache_path,
     };
