@@ -16,6 +16,7 @@
 //!   status), [`report`] (every line printed), [`names`] (host names, IP
 //!   literals, ETRN arguments), [`netrc`] and [`secret`] (credentials),
 //!   [`args`] (shared option values), [`files`] (the bounded file reader),
+//!   [`dns`] (queries through the system resolver, answers parsed),
 //!   [`json`] (what the `--json` documents share),
 //!   [`runtime`] (the async runtime that never waits for a stuck lookup)
 //!   and [`smtp`] (the dialogue: resolution, Happy Eyeballs, bounded
@@ -24,6 +25,7 @@
 pub mod applet;
 pub mod args;
 pub mod dispatch;
+pub mod dns;
 pub mod exit;
 pub mod files;
 pub mod json;

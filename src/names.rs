@@ -84,6 +84,15 @@ impl HostName {
     pub fn ip(&self) -> Option<IpAddr> {
         ip_literal(&self.0)
     }
+
+    /// The name without the root's trailing dot (`d.test.` is `d.test`;
+    /// the root itself stays `.`).
+    pub fn without_root_dot(&self) -> HostName {
+        match self.0.trim_end_matches('.') {
+            "" => self.clone(),
+            name => HostName(name.to_owned()),
+        }
+    }
 }
 
 /// One ETRN argument (RFC 1985 §3): `name`, `@domain` or `#queue`.

@@ -6,7 +6,7 @@
 use tokio::time::Instant;
 
 use crate::names::HostName;
-use crate::smtp::mx::{self, MailServers, MxError};
+use crate::smtp::mx::{self, MailServers, MxAnswer, MxError};
 
 /// One host to check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub struct Target {
     pub name: String,
     /// Its MX preference; `None` for `-H` hosts.
     pub preference: Option<u16>,
+    /// Why it cannot be checked at all (an MX exchange that is not a host
+    /// name): reported as its lookup failure, never looked up.
+    pub unusable: Option<String>,
 }
 
 /// Where the hosts came from.
@@ -50,6 +53,7 @@ pub fn given(hosts: &[HostName]) -> Vec<Target> {
         .map(|host| Target {
             name: host.to_string(),
             preference: None,
+            unusable: None,
         })
         .collect()
 }
@@ -61,22 +65,34 @@ pub async fn of_domain(
     deadline: Option<Instant>,
 ) -> Result<(Source, Vec<Target>), MxError> {
     let answer = mx::lookup(domain, deadline).await?;
-    Ok(from_answer(answer.servers))
+    Ok(from_answer(answer))
 }
 
-/// What an MX answer gives to check.
-pub fn from_answer(servers: MailServers) -> (Source, Vec<Target>) {
-    let target = |exchange: mx::Exchange| Target {
-        name: exchange.name,
-        preference: Some(exchange.preference),
+/// What an MX answer gives to check: its hosts and, in their place by
+/// preference, the exchanges that are not host names.
+pub fn from_answer(answer: MxAnswer) -> (Source, Vec<Target>) {
+    let MxAnswer {
+        servers, skipped, ..
+    } = answer;
+    let source = match servers {
+        MailServers::Listed(_) => Source::Listed,
+        MailServers::Implicit(_) => Source::Implicit,
+        MailServers::Null => Source::Null,
     };
-    match servers {
-        MailServers::Listed(exchanges) => {
-            (Source::Listed, exchanges.into_iter().map(target).collect())
-        }
-        MailServers::Implicit(itself) => (Source::Implicit, vec![target(itself)]),
-        MailServers::Null => (Source::Null, Vec::new()),
-    }
+    let usable = servers.hosts().iter().map(|host| Target {
+        name: host.name.to_string(),
+        preference: Some(host.preference),
+        unusable: None,
+    });
+    let unusable = skipped.into_iter().map(|skipped| Target {
+        name: skipped.exchange.clone(),
+        preference: Some(skipped.preference),
+        unusable: Some(format!("not a host name: {}", skipped.reason)),
+    });
+    let mut targets: Vec<Target> = usable.chain(unusable).collect();
+    // Stable: equal preferences keep DNS order, unusable ones after.
+    targets.sort_by_key(|target| target.preference);
+    (source, targets)
 }
 
 #[cfg(test)]
@@ -86,13 +102,20 @@ mod tests {
 
     #[test]
     fn mx_answers_become_targets() {
+        let domain = HostName::parse("d.test").expect("a name");
         let records = |list: &[(u16, &str)]| {
             let records = list.iter().map(|&(p, n)| (p, n.to_owned())).collect();
-            from_answer(mail_servers("d.test", records))
+            let (servers, skipped) = mail_servers(&domain, records);
+            from_answer(MxAnswer {
+                servers,
+                ttl: std::time::Duration::ZERO,
+                skipped,
+            })
         };
         let target = |name: &str, preference| Target {
             name: name.into(),
             preference: Some(preference),
+            unusable: None,
         };
         assert_eq!(
             records(&[(20, "b.d.test."), (10, "a.d.test.")]),
@@ -103,5 +126,10 @@ mod tests {
         );
         assert_eq!(records(&[]), (Source::Implicit, vec![target("d.test", 0)]));
         assert_eq!(records(&[(0, ".")]), (Source::Null, vec![]));
+        // an exchange that is no host name keeps its place, never looked up
+        let (_, targets) = records(&[(20, "b.d.test."), (10, "a b.")]);
+        assert_eq!(targets[0].name, "a b");
+        assert!(targets[0].unusable.is_some());
+        assert_eq!(targets[1], target("b.d.test", 20));
     }
 }

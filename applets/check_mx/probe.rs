@@ -113,6 +113,14 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
     let mut looked_up = vec![false; targets.len()];
     let mut tasks = JoinSet::new();
     for (index, target) in targets.iter().enumerate() {
+        if let Some(reason) = &target.unusable {
+            looked_up[index] = true;
+            hosts[index].lookup_failure = Some(Failure {
+                message: reason.clone(),
+                timed_out: false,
+            });
+            continue;
+        }
         let (name, settings) = (target.name.clone(), Arc::clone(&settings));
         tasks.spawn(async move { Event::LookedUp(index, addresses(&name, &settings).await) });
     }

@@ -25,7 +25,7 @@ pub const FILE_NAME: &str = "smtpdcheck";
 /// The file's first line; another first line means another format.
 const HEADER: &str = "# smtpbox smtpdcheck cache v1";
 /// A bigger file is not ours (MAX_ENTRIES lines are far less).
-const MAX_FILE_LEN: usize = 64 * 1024;
+pub(super) const MAX_FILE_LEN: usize = 64 * 1024;
 /// The most entries kept; the oldest go first.
 const MAX_ENTRIES: usize = 1024;
 /// Default lifetime of an "up" result: short, a primary that died must be

@@ -20,19 +20,19 @@ use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
 use crate::names::HostName;
 use crate::report::Reporter;
 use crate::runtime::block_on;
-use crate::smtp::resolve::local_addresses;
 
 pub mod cache;
 pub mod decide;
+pub mod engine;
 pub mod json;
-pub mod mx_cache;
-pub mod mx_servers;
+pub mod mx_memory;
 pub mod policy;
 pub mod probe;
 pub mod servers;
 pub mod service;
 
 use decide::Verdict;
+use engine::{Engine, EngineSettings};
 use probe::{ProbeSettings, Report, ServerOutcome, Stop};
 use servers::{Server, parse_server};
 
@@ -150,12 +150,19 @@ impl Cli {
         self.cache_ttl_up.unwrap_or(Seconds(cache::DEFAULT_TTL_UP))
     }
 
-    /// How each server is probed: `--port` and `--timeout`.
-    fn probe_settings(&self) -> ProbeSettings {
-        ProbeSettings {
-            port: self.port(),
-            timeout: self.timeout().limit(),
-        }
+    /// What the engine needs: how each server is probed (`--port`,
+    /// `--timeout`), `--stop`, the result cache file and, for `--mx`,
+    /// the MX file.
+    fn engine_settings(&self, mx_file: Option<PathBuf>) -> Result<EngineSettings, AppletError> {
+        Ok(EngineSettings {
+            probe: ProbeSettings {
+                port: self.port(),
+                timeout: self.timeout().limit(),
+            },
+            stop: stop_host(self)?,
+            cache_path: cache_path(self),
+            mx_file,
+        })
     }
 }
 
@@ -168,76 +175,94 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         reporter.use_syslog();
         return serve_policy(&cli, reporter);
     }
-    let (cache_path, mut cache) = open_cache(&cli);
-    let mx_hosts = match &cli.mx {
-        None => None,
-        Some(domain) => match look_up_mx(&cli, domain, cache_path.as_deref(), reporter)? {
-            Some(hosts) => Some(hosts),
-            // A null MX: none available (and said so with --json).
-            None => return Ok(NONE_AVAILABLE),
-        },
+    let status = match &cli.mx {
+        None => {
+            let (servers, stop) = arguments(&cli)?;
+            let engine = Engine::new(cli.engine_settings(None)?, open_cache(&cli));
+            let report = engine
+                .check(&servers, &stop)
+                .map_err(|error| AppletError::new(exit::USAGE, error))?;
+            conclude(&cli, &report, &servers, reporter);
+            save(&engine, reporter);
+            status_of(&report)
+        }
+        Some(domain) => check_mx_hosts(&cli, domain, reporter)?,
     };
-    let (servers, stop) = match &mx_hosts {
-        None => arguments(&cli)?,
-        // Without --stop, this host's own MX entry ends the list.
-        Some(hosts) => match stop_host(&cli)? {
-            Some(host) => (hosts.servers.clone(), Stop::At(host)),
-            None => (hosts.servers.clone(), Stop::AtAddresses(local_addresses())),
-        },
-    };
-    let settings = cli.probe_settings();
-    let known = |name: &str| mx_hosts.as_ref().and_then(|hosts| hosts.known(name));
-    let report = probe::check(&servers, &stop, &settings, &mut cache, &known)
-        .map_err(|error| AppletError::new(exit::USAGE, error))?;
-    if let Some(hosts) = &mx_hosts {
-        hosts.remember(&report, reporter);
-    }
-    let status = match report.verdict {
-        Verdict::Available(_) => AVAILABLE,
-        Verdict::NoneAvailable => NONE_AVAILABLE,
-    };
-    if cli.json {
-        print_json(status, &report, &servers, cli.mx.as_deref(), reporter);
-    } else {
-        answer(&report, &servers, reporter);
-    }
-    explain(&report, &servers, reporter);
-    if let Some(path) = cache_path.filter(|_| cache.has_news())
-        && let Err(err) = cache.save(&path, cache::now_ms())
-    {
-        reporter.detail(format_args!("cache not updated: {}: {err}", path.display()));
-    }
     Ok(status)
 }
 
-// `look_up_mx`, `print_json` and `serve_policy` are never inlined into
+/// The exit status of a report.
+fn status_of(report: &Report) -> u8 {
+    match report.verdict {
+        Verdict::Available(_) => AVAILABLE,
+        Verdict::NoneAvailable => NONE_AVAILABLE,
+    }
+}
+
+/// The answer (or `--json`) and the `-v` lines.
+fn conclude(cli: &Cli, report: &Report, servers: &[Server], reporter: &Reporter) {
+    if cli.json {
+        print_json(
+            status_of(report),
+            report,
+            servers,
+            cli.mx.as_deref(),
+            reporter,
+        );
+    } else {
+        answer(report, servers, reporter);
+    }
+    explain(report, servers, reporter);
+}
+
+/// Writes what the run learnt for the next processes; a problem only
+/// costs them a probe or a DNS query.
+fn save(engine: &Engine, reporter: &Reporter) {
+    if let Err(problem) = engine.save() {
+        reporter.detail(format_args!("{problem}"));
+    }
+}
+
+// `check_mx_hosts`, `print_json` and `serve_policy` are never inlined into
 // `run`: their locals would grow its stack frame past a page, which every
 // run then touches (a page fault; docs/performance.md), for work most runs
 // never do.
 
-/// `--mx DOMAIN`: its MX hosts from the MX file or DNS; `None` for a null
-/// MX, which is then answered here with `--json`.
+/// `--mx DOMAIN`: its MX hosts (from the MX file or DNS) checked as
+/// `PRIO:EXCHANGE` servers; a null MX is none available.
 #[inline(never)]
-fn look_up_mx(
-    cli: &Cli,
-    domain: &str,
-    cache_path: Option<&Path>,
-    reporter: &Reporter,
-) -> Result<Option<mx_servers::MxHosts>, AppletError> {
+fn check_mx_hosts(cli: &Cli, domain: &str, reporter: &Reporter) -> Result<u8, AppletError> {
     let domain = HostName::parse(domain).map_err(|reason| {
         AppletError::usage(format_args!(
             "invalid --mx '{}': {reason}",
             domain.escape_debug()
         ))
     })?;
-    let mx_file = cache_path.and_then(Path::parent);
-    let mx_file = mx_file.map(|dir| dir.join(mx_cache::FILE_NAME));
-    let hosts = mx_servers::find(&domain, cli.timeout().limit(), mx_file, reporter)?;
-    if hosts.is_none() && cli.json {
-        let document = json::null_mx(NONE_AVAILABLE, &domain);
-        let _ = reporter.answer(&crate::json::one_line(&document));
+    let cache_path = cache_path(cli);
+    let mx_file = cache_path.as_deref().and_then(Path::parent);
+    let mx_file = mx_file.map(|dir| dir.join(mx_memory::FILE_NAME));
+    let engine = Engine::new(cli.engine_settings(mx_file)?, open_cache(cli));
+    let checked = engine
+        .check_domain(&domain)
+        .map_err(|trouble| AppletError::new(exit::USAGE, trouble))?;
+    for note in &checked.notes {
+        reporter.detail(format_args!("{note}"));
     }
-    Ok(hosts)
+    let status = match (&checked.servers, &checked.report) {
+        (Some(servers), Some(report)) => {
+            conclude(cli, report, servers, reporter);
+            status_of(report)
+        }
+        _ => {
+            if cli.json {
+                let document = json::null_mx(NONE_AVAILABLE, &domain);
+                let _ = reporter.answer(&crate::json::one_line(&document));
+            }
+            NONE_AVAILABLE
+        }
+    };
+    save(&engine, reporter);
+    Ok(status)
 }
 
 /// `--json`: the answer and each server's outcome as one JSON object.
@@ -267,33 +292,32 @@ fn arguments(cli: &Cli) -> Result<(Vec<Server>, Stop), AppletError> {
     Ok((servers, stop))
 }
 
-/// The cache file (unless `--no-cache`) and what it holds now.
-fn open_cache(cli: &Cli) -> (Option<PathBuf>, cache::Cache) {
-    let path = match (&cli.cache_dir, cli.no_cache) {
+/// The result cache file, unless `--no-cache`.
+fn cache_path(cli: &Cli) -> Option<PathBuf> {
+    match (&cli.cache_dir, cli.no_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.join(cache::FILE_NAME)),
         (None, false) => cache::default_path(),
-    };
+    }
+}
+
+/// The result cache as the file holds it now.
+fn open_cache(cli: &Cli) -> cache::Cache {
     let mut cache = cache::Cache::new(
         cli.cache_ttl_up().duration(),
         cli.cache_ttl_down().duration(),
     );
-    if let Some(path) = &path {
-        cache.load(path);
+    if let Some(path) = cache_path(cli) {
+        cache.load(&path);
     }
-    (path, cache)
+    cache
 }
 
 /// `--postfix-policy`: serves until the peer closes the connection.
 #[inline(never)]
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
-    let (cache_path, cache) = open_cache(cli);
-    let settings = service::ServiceSettings {
-        probe: cli.probe_settings(),
-        stop: stop_host(cli)?,
-        cache_path,
-    };
-    block_on(service::serve(&settings, cache, reporter)).map_err(|err| {
+    let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
+    block_on(service::serve(&engine, reporter)).map_err(|err| {
         AppletError::new(
             exit::USAGE,
             format_args!("cannot start the async runtime: {err}"),

@@ -12,6 +12,7 @@
 //! reading the cache file.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -24,7 +25,6 @@ use super::cache::{self, Cache, Entry};
 use super::decide::{Availability, Board, StopMatch, Verdict};
 use super::servers::Server;
 use crate::names::{HostName, same_name};
-use crate::runtime::block_on;
 use crate::smtp::race::{CONNECTION_ATTEMPT_DELAY, race};
 use crate::smtp::session::{Limits, lookup, most_telling};
 use crate::smtp::transcript::Transcript;
@@ -120,31 +120,6 @@ enum Event {
     Probed(usize, Result<SocketAddr, Vec<Error>>),
 }
 
-/// Runs the checks: the verdict, or why there is none. A runtime is
-/// started only when network work is needed.
-pub fn check(
-    servers: &[Server],
-    stop: &Stop,
-    settings: &ProbeSettings,
-    cache: &mut Cache,
-    known: KnownAddresses,
-) -> Result<Report, CheckError> {
-    match start(servers, stop, settings, cache, known) {
-        Ok(report) => Ok(report),
-        Err(pending) => finish_on_own_runtime(pending, cache),
-    }
-}
-
-/// [`Pending::finish`] on a runtime of its own. Never inlined: the
-/// future's state would otherwise sit in the caller's stack frame, and a
-/// run the cache answers would touch those pages too (docs/performance.md).
-#[inline(never)]
-fn finish_on_own_runtime(pending: Pending<'_>, cache: &mut Cache) -> Result<Report, CheckError> {
-    block_on(pending.finish(cache))
-        .map_err(CheckError::Runtime)?
-        .map_err(CheckError::Stop)
-}
-
 /// The checks as far as they go without the network: the report when IP
 /// literals and the cache decide, else the work still to do.
 pub fn start<'a>(
@@ -167,8 +142,9 @@ pub struct Pending<'a>(Box<Run<'a>>);
 
 impl Pending<'_> {
     /// Runs them on the caller's runtime; the `Err` only when `--stop`
-    /// names a host that cannot be looked up.
-    pub async fn finish(self, cache: &mut Cache) -> Result<Report, Error> {
+    /// names a host that cannot be looked up. The cache is borrowed only
+    /// between waits, so other checks may share it meanwhile.
+    pub async fn finish(self, cache: &RefCell<Cache>) -> Result<Report, Error> {
         self.0.drive(cache).await
     }
 }
@@ -273,7 +249,7 @@ impl<'a> Run<'a> {
     /// Runs the queued jobs, and those that their results call for, until
     /// the verdict is determined.
     /// Pending tasks are dropped with their set when it returns.
-    async fn drive(mut self, cache: &mut Cache) -> Result<Report, Error> {
+    async fn drive(mut self, cache: &RefCell<Cache>) -> Result<Report, Error> {
         let mut tasks = JoinSet::new();
         loop {
             self.spawn_jobs(&mut tasks);
@@ -282,8 +258,8 @@ impl<'a> Run<'a> {
                 // each server ends up up or down; count it as "none available".
                 return Ok(self.into_report(Verdict::NoneAvailable));
             };
-            self.apply(event, cache)?;
-            if let Some(verdict) = self.settle(cache) {
+            self.apply(event, &mut cache.borrow_mut())?;
+            if let Some(verdict) = self.settle(&cache.borrow()) {
                 return Ok(self.into_report(verdict));
             }
         }

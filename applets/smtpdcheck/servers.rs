@@ -9,6 +9,7 @@
 use std::fmt;
 
 use crate::names::{HostName, NameError, ip_literal};
+use crate::smtp::mx::MxHost;
 
 /// One server to check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +18,17 @@ pub struct Server {
     pub prio: Option<u16>,
     /// The server exactly as given, without the prio: what is printed.
     pub name: HostName,
+}
+
+/// An MX host is checked as `PRIO:EXCHANGE`, as Mail Avenger's
+/// `dns mx` would have listed it.
+impl From<MxHost> for Server {
+    fn from(host: MxHost) -> Server {
+        Server {
+            prio: Some(host.preference),
+            name: host.name,
+        }
+    }
 }
 
 /// A server argument that cannot be used.

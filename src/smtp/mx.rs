@@ -1,34 +1,43 @@
-//! A domain's mail servers (RFC 5321 §5.1, RFC 7505), looked up through
-//! the system's own resolver.
+//! The one MX path of the house: a domain → its mail servers in order
+//! (RFC 5321 §5.1, RFC 7505), their names checked, and how long that
+//! answer may be kept. Every applet that needs a domain's MX hosts comes
+//! here (their addresses are then looked up like any host's,
+//! [`super::session::lookup`]).
 //!
-//! The query is glibc's `res_query`, so `/etc/resolv.conf` applies as for
-//! every other program (name servers, `timeout`, `attempts`, `rotate`,
-//! `edns0`), a truncated UDP answer is retried over TCP and the recursive
-//! server follows CNAMEs. The answer is read with glibc's own parser
-//! (`ns_initparse`, `ns_parserr`, `dn_expand`). Those live in libresolv,
-//! which is loaded with dlopen(3) on the first lookup: runs that look up no
-//! MX load nothing more than before. `res_query` blocks, so it runs on a
-//! blocking thread under the caller's deadline (a stuck one never delays
-//! the exit). What the answer means is decided here, purely
-//! ([`mail_servers`]), and every failure names the domain.
+//! The query goes through the system resolver ([`crate::dns`]); what the
+//! answer means is decided purely in [`mail_servers`], and every failure
+//! names the domain.
 
-use std::fmt;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::session::within;
-use crate::names::HostName;
+use std::fmt;
 
-mod glibc;
+use crate::dns::{self, DnsError, RData, RecordType};
+use crate::names::{HostName, NameError};
+
+/// A failed MX lookup, naming the domain.
+pub type MxError = DnsError;
+
+/// The longest an MX answer is kept, whatever its TTL: a domain that
+/// moves its mail is noticed within the hour even behind a long TTL.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+/// How long an answer without MX records (the implicit MX) is kept: there
+/// is no MX TTL to go by.
+pub const IMPLICIT_LIFETIME: Duration = Duration::from_secs(60);
+/// How long an MX host's addresses are kept: getaddrinfo gives no TTL, so
+/// a renumbered MX is noticed within this.
+pub const ADDRESS_LIFETIME: Duration = Duration::from_secs(60);
 
 /// One mail server of a domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exchange {
+pub struct MxHost {
     /// RFC 5321 §5.1: lower is more preferred.
     pub preference: u16,
-    /// The host name, without the root's trailing dot.
-    pub name: String,
+    /// The host name (without the root's trailing dot), checked by the
+    /// house's one set of name rules.
+    pub name: HostName,
 }
 
 /// What DNS says about a domain's mail servers.
@@ -36,124 +45,132 @@ pub struct Exchange {
 pub enum MailServers {
     /// Its MX records, most preferred first (equal preferences in the
     /// order DNS gave them).
-    Listed(Vec<Exchange>),
+    Listed(Vec<MxHost>),
     /// No MX record: the domain itself at preference 0 (RFC 5321 §5.1,
     /// "implicit MX").
-    Implicit(Exchange),
+    Implicit(MxHost),
     /// A null MX (`0 .`, RFC 7505): the domain accepts no mail.
     Null,
+}
+
+impl MailServers {
+    /// The hosts to try, most preferred first (none for a null MX).
+    pub fn hosts(&self) -> &[MxHost] {
+        match self {
+            MailServers::Listed(hosts) => hosts,
+            MailServers::Implicit(itself) => std::slice::from_ref(itself),
+            MailServers::Null => &[],
+        }
+    }
+}
+
+/// An exchange no SMTP client can use: not a host name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub preference: u16,
+    /// The exchange as DNS gave it.
+    pub exchange: String,
+    pub reason: NameError,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MX '{}' skipped: {}",
+            self.exchange.escape_debug(),
+            self.reason
+        )
+    }
+}
+
+/// An answer, how long it may be kept, and what was left out of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxAnswer {
+    pub servers: MailServers,
+    /// The smallest TTL of the MX records (0 when there were none).
+    pub ttl: Duration,
+    /// Exchanges no SMTP client can use.
+    pub skipped: Vec<Skipped>,
+}
+
+impl MxAnswer {
+    /// The house's one lifetime policy for an MX answer: its TTL, at most
+    /// [`MAX_LIFETIME`]; [`IMPLICIT_LIFETIME`] when it had no MX record.
+    pub fn lifetime(&self) -> Duration {
+        match self.servers {
+            MailServers::Implicit(_) => IMPLICIT_LIFETIME,
+            MailServers::Listed(_) | MailServers::Null => self.ttl.min(MAX_LIFETIME),
+        }
+    }
 }
 
 /// Orders the MX records `(preference, exchange)` of `domain`; none at all
 /// is the implicit MX. Exchanges that are the root (`.`) are the null MX
 /// of RFC 7505: alone they say "no mail"; next to real ones (which RFC
-/// 7505 §3 forbids) they are skipped.
-pub fn mail_servers(domain: &str, records: Vec<(u16, String)>) -> MailServers {
-    let domain = domain.trim_end_matches('.');
+/// 7505 §3 forbids) they are skipped. An exchange that is not a host
+/// name is skipped and named in `skipped`. The house's one conversion of
+/// exchanges into hosts to contact.
+pub fn mail_servers(domain: &HostName, records: Vec<(u16, String)>) -> (MailServers, Vec<Skipped>) {
     if records.is_empty() {
-        let itself = Exchange {
+        let itself = MxHost {
             preference: 0,
-            name: domain.to_owned(),
+            name: domain.without_root_dot(),
         };
-        return MailServers::Implicit(itself);
+        return (MailServers::Implicit(itself), Vec::new());
     }
-    let mut listed: Vec<Exchange> = records
-        .into_iter()
-        .map(|(preference, name)| Exchange {
-            preference,
-            name: name.trim_end_matches('.').to_owned(),
-        })
-        .filter(|exchange| !exchange.name.is_empty())
-        .collect();
-    if listed.is_empty() {
-        return MailServers::Null;
-    }
-    listed.sort_by_key(|exchange| exchange.preference);
-    MailServers::Listed(listed)
-}
-
-/// Why a domain's mail servers are not known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MxErrorKind {
-    /// NXDOMAIN: the domain does not exist.
-    NoSuchDomain,
-    /// SERVFAIL, or no name server answered in time (glibc tells these
-    /// apart from nothing else: `TRY_AGAIN`).
-    TryAgain,
-    /// The name server refused the query or did not understand it
-    /// (`NO_RECOVERY`: REFUSED, FORMERR, NOTIMP).
-    Refused,
-    /// The lookup did not finish within the limit.
-    TimedOut,
-    /// The answer could not be parsed.
-    Malformed,
-    /// The system resolver cannot be used (libresolv missing...).
-    Unavailable(String),
-}
-
-/// A failed MX lookup, naming the domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MxError {
-    pub domain: String,
-    pub kind: MxErrorKind,
-}
-
-impl fmt::Display for MxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: MX lookup: ", self.domain)?;
-        match &self.kind {
-            MxErrorKind::NoSuchDomain => f.write_str("no such domain (NXDOMAIN)"),
-            MxErrorKind::TryAgain => {
-                f.write_str("no answer (SERVFAIL, or the name servers did not answer)")
-            }
-            MxErrorKind::Refused => f.write_str("the name server refused the query"),
-            MxErrorKind::TimedOut => f.write_str("timed out"),
-            MxErrorKind::Malformed => f.write_str("malformed answer"),
-            MxErrorKind::Unavailable(reason) => write!(f, "{reason}"),
+    let mut skipped = Vec::new();
+    let mut null_only = true;
+    let mut listed = Vec::with_capacity(records.len());
+    for (preference, exchange) in records {
+        let exchange = exchange.trim_end_matches('.');
+        if exchange.is_empty() {
+            continue;
+        }
+        null_only = false;
+        match HostName::parse(exchange) {
+            Ok(name) => listed.push(MxHost { preference, name }),
+            Err(reason) => skipped.push(Skipped {
+                preference,
+                exchange: exchange.to_owned(),
+                reason,
+            }),
         }
     }
-}
-
-impl std::error::Error for MxError {}
-
-/// An answer and how long it may be kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MxAnswer {
-    pub servers: MailServers,
-    /// The smallest TTL of the MX records (0 when there were none: an
-    /// implicit MX is asked for again).
-    pub ttl: Duration,
+    if null_only {
+        return (MailServers::Null, skipped);
+    }
+    listed.sort_by_key(|host| host.preference);
+    (MailServers::Listed(listed), skipped)
 }
 
 /// Looks up `domain`'s mail servers, all of it done by `deadline`.
 pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<MxAnswer, MxError> {
-    let error = |kind| MxError {
-        domain: domain.to_string(),
-        kind,
-    };
-    let name = domain.to_string();
-    let query = tokio::task::spawn_blocking(move || glibc::query_mx(&name));
-    match within(deadline, query).await {
-        None => Err(error(MxErrorKind::TimedOut)),
-        Some(Err(join)) => Err(error(MxErrorKind::Unavailable(join.to_string()))),
-        Some(Ok(Err(kind))) => Err(error(kind)),
-        Some(Ok(Ok((records, ttl)))) => Ok(MxAnswer {
-            servers: mail_servers(domain, records),
-            ttl: Duration::from_secs(u64::from(ttl)),
-        }),
-    }
+    let answer = dns::query(domain, RecordType::MX, deadline).await?;
+    let ttl = Duration::from_secs(u64::from(answer.min_ttl().unwrap_or(0)));
+    let records = answer
+        .records
+        .iter()
+        .filter_map(|record| match &record.data {
+            RData::MX(mx) => Some((mx.preference, mx.exchange.to_ascii())),
+            _ => None,
+        })
+        .collect();
+    let (servers, skipped) = mail_servers(domain, records);
+    Ok(MxAnswer {
+        servers,
+        ttl,
+        skipped,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn listed(servers: &[(u16, &str)]) -> MailServers {
-        let exchanges = servers.iter().map(|&(preference, name)| Exchange {
-            preference,
-            name: name.to_owned(),
-        });
-        MailServers::Listed(exchanges.collect())
+    fn host(preference: u16, name: &str) -> MxHost {
+        let name = HostName::parse(name).expect("a test name");
+        MxHost { preference, name }
     }
 
     fn records(list: &[(u16, &str)]) -> Vec<(u16, String)> {
@@ -162,46 +179,61 @@ mod tests {
 
     #[test]
     fn rfc_5321_and_7505_cases() {
+        let domain = HostName::parse("d.test.").expect("a name");
         let cases = [
             // ordered by preference, equal ones in DNS order, root dot dropped
             (
                 &[(20, "b.test."), (10, "a.test."), (20, "c.test.")][..],
-                listed(&[(10, "a.test"), (20, "b.test"), (20, "c.test")]),
+                MailServers::Listed(vec![
+                    host(10, "a.test"),
+                    host(20, "b.test"),
+                    host(20, "c.test"),
+                ]),
             ),
             // no MX record: the domain itself at preference 0
-            (
-                &[],
-                MailServers::Implicit(Exchange {
-                    preference: 0,
-                    name: "d.test".into(),
-                }),
-            ),
+            (&[], MailServers::Implicit(host(0, "d.test"))),
             // the null MX, alone
             (&[(0, ".")], MailServers::Null),
             // a null MX next to real ones is skipped
-            (&[(0, "."), (10, "a.test.")], listed(&[(10, "a.test")])),
+            (
+                &[(0, "."), (10, "a.test.")],
+                MailServers::Listed(vec![host(10, "a.test")]),
+            ),
         ];
         for (answer, expected) in cases {
-            assert_eq!(
-                mail_servers("d.test.", records(answer)),
-                expected,
-                "{answer:?}"
-            );
+            let (servers, skipped) = mail_servers(&domain, records(answer));
+            assert_eq!(servers, expected, "{answer:?}");
+            assert!(skipped.is_empty());
         }
     }
 
     #[test]
-    fn errors_name_the_domain() {
-        for (kind, text) in [
-            (MxErrorKind::NoSuchDomain, "no such domain (NXDOMAIN)"),
-            (MxErrorKind::Refused, "the name server refused the query"),
-            (MxErrorKind::TimedOut, "timed out"),
-        ] {
-            let error = MxError {
-                domain: "d.test".into(),
-                kind,
-            };
-            assert_eq!(error.to_string(), format!("d.test: MX lookup: {text}"));
-        }
+    fn an_exchange_that_is_no_host_name_is_skipped_and_named() {
+        let domain = HostName::parse("d.test").expect("a name");
+        let (servers, skipped) = mail_servers(&domain, records(&[(10, "a b."), (20, "b.test.")]));
+        assert_eq!(servers, MailServers::Listed(vec![host(20, "b.test")]));
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].to_string().starts_with("MX 'a b' skipped: "),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
+    fn one_lifetime_policy() {
+        let answer = |servers, ttl| MxAnswer {
+            servers,
+            ttl: Duration::from_secs(ttl),
+            skipped: Vec::new(),
+        };
+        let listed = || MailServers::Listed(vec![host(10, "a.test")]);
+        assert_eq!(answer(listed(), 300).lifetime(), Duration::from_secs(300));
+        assert_eq!(answer(listed(), 86_400).lifetime(), MAX_LIFETIME);
+        assert_eq!(
+            answer(MailServers::Null, 120).lifetime(),
+            Duration::from_secs(120)
+        );
+        let implicit = MailServers::Implicit(host(0, "d.test"));
+        assert_eq!(answer(implicit, 0).lifetime(), IMPLICIT_LIFETIME);
     }
 }

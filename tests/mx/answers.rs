@@ -149,8 +149,8 @@ fn a_silent_first_name_server_is_passed_over() {
 
 #[test]
 fn a_second_process_answers_from_the_mx_file_without_dns() {
-    // The MX answer and the MX hosts' addresses are kept on disk for the
-    // TTL (at most a minute): one process per message asks DNS once.
+    // The MX answer (for its TTL) and the MX hosts' addresses (for a
+    // minute) are kept on disk: one process per message asks DNS once.
     let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
         return;
     };
@@ -190,10 +190,22 @@ fn a_second_process_answers_from_the_mx_file_without_dns() {
     sorted[1..].sort();
     assert_eq!(sorted, expected, "{asked:#?}");
     let file = std::fs::read_to_string(cache.join("mx")).expect("the MX file");
-    assert!(
-        file.contains("d.test ") && file.contains("mx1.d.test 127.0.0.2:"),
+    let lines: Vec<Vec<&str>> = file.lines().map(|l| l.split(' ').collect()).collect();
+    let mx = lines.iter().find(|l| l[0] == "mx").expect("the MX line");
+    let addr = lines
+        .iter()
+        .find(|l| l[0] == "addr")
+        .expect("the address line");
+    assert_eq!(
+        (mx[1], mx[3], mx[4]),
+        (DOMAIN, "10", "mx1.d.test"),
         "{file}"
     );
+    assert_eq!(addr[1], "mx1.d.test", "{file}");
+    assert!(addr[3].starts_with("127.0.0.2:"), "{file}");
+    // The answer holds for the zone's TTL, the addresses for a minute.
+    let until = |line: &[&str]| line[2].parse::<u64>().expect("a time");
+    assert!(until(mx) > until(addr) + 200_000, "{file}");
 }
 
 #[test]
