@@ -27,15 +27,17 @@ if [ ! -x "$CHECK_SMTP" ] || ! command -v hyperfine >/dev/null; then
 fi
 
 bench_tmp check-mx
+SAN=$(printf 'IP:%s, ' "${HOSTS[@]}")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 \
-    -subj /CN=127.0.0.21 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
-    -addext "subjectAltName = IP:127.0.0.21, IP:127.0.0.22, IP:127.0.0.23" \
+    -subj "/CN=${HOSTS[0]}" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+    -addext "subjectAltName = ${SAN%, }" \
     -addext "basicConstraints = critical, CA:FALSE" 2>/dev/null
 start_server /usr/bin/python3 bench/tls_server.py "$TMP/cert.pem" "$TMP/key.pem" "$PORT" 900 "${HOSTS[@]}"
 
-CHECK_MX="$BIN check_mx --helo bench.test --port $PORT --ca-file $TMP/cert.pem --require-tls --cert-warn 30 -H ${HOSTS[0]} -H ${HOSTS[1]} -H ${HOSTS[2]}"
+CHECK_MX="$BIN check_mx --helo bench.test --port $PORT --ca-file $TMP/cert.pem --require-tls --cert-warn 30"
 THREE_CHECK_SMTP=""
 for h in "${HOSTS[@]}"; do
+    CHECK_MX="$CHECK_MX -H $h"
     THREE_CHECK_SMTP="$THREE_CHECK_SMTP${THREE_CHECK_SMTP:+; }$CHECK_SMTP -H $h -p $PORT -S -D 30"
 done
 
