@@ -16,7 +16,6 @@ cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/smtpbox}")
 PORT=${BENCH_CHECK_MX_PORT:-3629}
 RUNS=${BENCH_CHECK_MX_RUNS:-30}
-CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 HOSTS=(127.0.0.21 127.0.0.22 127.0.0.23)
 if [ ! -x "$CHECK_SMTP" ] || ! command -v hyperfine >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
@@ -28,22 +27,17 @@ if [ ! -x "$CHECK_SMTP" ] || ! command -v hyperfine >/dev/null; then
 fi
 
 bench_tmp check-mx
+SAN=$(printf 'IP:%s, ' "${HOSTS[@]}")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 \
-    -subj /CN=127.0.0.21 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
-    -addext "subjectAltName = IP:127.0.0.21, IP:127.0.0.22, IP:127.0.0.23" \
+    -subj "/CN=${HOSTS[0]}" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+    -addext "subjectAltName = ${SAN%, }" \
     -addext "basicConstraints = critical, CA:FALSE" 2>/dev/null
-/usr/bin/python3 bench/tls_server.py "$TMP/cert.pem" "$TMP/key.pem" "$PORT" 900 "${HOSTS[@]}" \
-    >"$TMP/server.out" 2>"$TMP/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q ready "$TMP/server.out" 2>/dev/null && break
-    sleep 0.05
-done
-grep -q ready "$TMP/server.out" || { echo "tls_server not ready: $(cat "$TMP/server.err")" >&2; exit 1; }
+start_server /usr/bin/python3 bench/tls_server.py "$TMP/cert.pem" "$TMP/key.pem" "$PORT" 900 "${HOSTS[@]}"
 
-CHECK_MX="$BIN check_mx --helo bench.test --port $PORT --ca-file $TMP/cert.pem --require-tls --cert-warn 30 -H ${HOSTS[0]} -H ${HOSTS[1]} -H ${HOSTS[2]}"
+CHECK_MX="$BIN check_mx --helo bench.test --port $PORT --ca-file $TMP/cert.pem --require-tls --cert-warn 30"
 THREE_CHECK_SMTP=""
 for h in "${HOSTS[@]}"; do
+    CHECK_MX="$CHECK_MX -H $h"
     THREE_CHECK_SMTP="$THREE_CHECK_SMTP${THREE_CHECK_SMTP:+; }$CHECK_SMTP -H $h -p $PORT -S -D 30"
 done
 

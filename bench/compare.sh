@@ -20,9 +20,7 @@ PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 
 bench_tmp compare
 build_helpers
-"$TMP/instant_server" "$PORT" 127.0.0.1 >"$TMP/server.out" &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -q ready "$TMP/server.out" 2>/dev/null && break; sleep 0.05; done
+start_server "$TMP/instant_server" "$PORT" 127.0.0.1
 
 declare -A CMD
 NAMES=(floor)

@@ -1,11 +1,17 @@
 # shellcheck shell=bash
-# bench/lib.sh: what run.sh, compare.sh and profile.sh share, sourced by them
-# from the repository root (`. bench/lib.sh`): a private temporary
-# directory that goes away on exit, with the local server stopped first,
-# and the C helpers built into it.
+# bench/lib.sh: what the bench scripts share, sourced by them from the
+# repository root (`. bench/lib.sh`): a private temporary directory that
+# goes away on exit, with the local server stopped first, the C helpers
+# built into it, and the start of that server.
+
+# The Monitoring Plugins' check_smtp, where Debian's
+# monitoring-plugins-standard installs it: the comparison for smtpdcheck
+# and check_mx.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 
 # bench_tmp NAME: sets TMP to a new /tmp/smtpbox-NAME.XXXXXX and SERVER_PID
-# to empty (a script sets it once it starts its server); on exit the server
+# to empty (start_server sets it); on exit the server
 # is stopped and TMP removed.
 bench_tmp() {
     TMP=$(mktemp -d "/tmp/smtpbox-$1.XXXXXX")
@@ -27,4 +33,21 @@ build_helpers() {
     gcc -O2 "$@" -o "$TMP/instant_server" bench/instant_server.c
     gcc -O2 "$@" -o "$TMP/syslog_sink" bench/syslog_sink.c
     gcc -O2 "$@" -o "$TMP/alternate" bench/alternate.c
+}
+
+# start_server COMMAND [ARG...]: runs the local server in the background,
+# stdout to $TMP/server.out and stderr to $TMP/server.err, sets SERVER_PID
+# and waits up to 5 s for it to print "ready"; exits 1 with its stderr if
+# it does not (or dies first).
+start_server() {
+    "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+    SERVER_PID=$!
+    local _
+    for _ in $(seq 100); do
+        grep -q ready "$TMP/server.out" 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "bench: $(basename "$1") not ready: $(cat "$TMP/server.err")" >&2
+    exit 1
 }

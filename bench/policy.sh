@@ -27,13 +27,7 @@ fi
 
 bench_tmp policy
 build_helpers
-"$TMP/instant_server" "$PORT" 127.0.0.2 >"$TMP/server.out" 2>"$TMP/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q ready "$TMP/server.out" 2>/dev/null && break
-    sleep 0.05
-done
-grep -q ready "$TMP/server.out" || { echo "instant_server not ready" >&2; exit 1; }
+start_server "$TMP/instant_server" "$PORT" 127.0.0.2
 
 printf 'nameserver 127.0.53.53\noptions timeout:1 attempts:1\n' >"$TMP/resolv.conf"
 printf '127.0.0.1 localhost\n' >"$TMP/hosts"

@@ -16,16 +16,13 @@ cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/smtpbox}")
 PORT=${BENCH_PORT:-3626}
 PERF_RUNS=${PERF_RUNS:-50}
-CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 
 bench_tmp profile
 build_helpers
 mkdir -p "$TMP/bin" "$TMP/cache"
 ln -s "$BIN" "$TMP/bin/smtpdcheck"
 export XDG_CACHE_HOME=$TMP/cache
-"$TMP/instant_server" "$PORT" 127.0.0.1 >"$TMP/server.out" &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -q ready "$TMP/server.out" 2>/dev/null && break; sleep 0.05; done
+start_server "$TMP/instant_server" "$PORT" 127.0.0.1
 
 declare -A CMD
 NAMES=(floor smtpdcheck cache_hit check_smtp)

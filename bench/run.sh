@@ -49,7 +49,6 @@ WARMUP=20
 SILENT_RUNS=${BENCH_SILENT_RUNS:-10}
 RSS_RUNS=${BENCH_RSS_RUNS:-7}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
-CHECK_SMTP=/usr/lib/nagios/plugins/check_smtp
 GNU_TIME=/usr/bin/time
 COMMAND_LINE="bash bench/run.sh"
 for v in BENCH_PORT BENCH_ROUNDS BENCH_RUNS BENCH_SILENT_RUNS BENCH_RSS_RUNS BENCH_OUT BENCH_BASELINE BENCH_ALTERNATE_ROUNDS; do
@@ -142,14 +141,7 @@ fi
 
 # --- servers -------------------------------------------------------------------
 SILENT_ADDRS=(127.0.0.{2..11})
-"$TMP/instant_server" "$PORT" 127.0.0.1 "${SILENT_ADDRS[@]}" >"$TMP/server.out" 2>"$TMP/server.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q ready "$TMP/server.out" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "instant_server failed: $(cat "$TMP/server.err")"
-    sleep 0.05
-done
-grep -q ready "$TMP/server.out" || die "instant_server not ready"
+start_server "$TMP/instant_server" "$PORT" 127.0.0.1 "${SILENT_ADDRS[@]}"
 
 # --- the commands ------------------------------------------------------------
 hosts() { local i; for i in $(seq "$1"); do printf ' h%d.test' "$i"; done; }

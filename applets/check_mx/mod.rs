@@ -78,15 +78,12 @@ verified for the MX host name against the system's trust store (or
 The first line is `MX STATUS - summary | perfdata`, naming what is worst
 first; then one line per host and address.";
 
-/// check_mx's command line (also its help, manual page and completions,
-/// through the registry).
+/// Check every MX host of a domain: greeting, STARTTLS, certificate (a
+/// monitoring plugin)
+// check_mx's command line: the doc comments are its help (the registry makes
+// the manual page and completions of it too).
 #[derive(Parser, Debug)]
-#[command(
-    name = NAME,
-    version,
-    about = "Check every MX host of a domain: greeting, STARTTLS, certificate (a monitoring plugin)",
-    after_help = EXIT_STATUS_HELP
-)]
+#[command(name = NAME, version, after_help = EXIT_STATUS_HELP)]
 pub(crate) struct Cli {
     /// Check this host instead of the domain's MX hosts (repeatable)
     #[arg(

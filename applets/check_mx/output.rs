@@ -145,8 +145,7 @@ pub fn json(report: &Report) -> String {
         mx_down: report.hosts.len() - up,
         hosts,
     };
-    // Serializing plain structs of strings and numbers cannot fail.
-    serde_json::to_string(&object).unwrap_or_default() + "\n"
+    crate::json::one_line(&object)
 }
 
 fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> {

@@ -46,28 +46,26 @@ pub struct Metric {
 }
 
 impl Metric {
-    /// A time in seconds (never below 0); `None` is `U`.
-    pub fn seconds(label: String, time: Option<Duration>) -> Metric {
+    /// A metric without ranges or bounds.
+    fn new(label: String, value: Value) -> Metric {
         Metric {
             label,
-            value: time.map_or(Value::Unknown, Value::Seconds),
-            warn: None,
-            crit: None,
-            min: Some(0),
-            max: None,
-        }
-    }
-
-    /// A count or number of days, without a unit; `None` is `U`.
-    pub fn integer(label: String, value: Option<i64>) -> Metric {
-        Metric {
-            label,
-            value: value.map_or(Value::Unknown, Value::Integer),
+            value,
             warn: None,
             crit: None,
             min: None,
             max: None,
         }
+    }
+
+    /// A time in seconds (never below 0); `None` is `U`.
+    pub fn seconds(label: String, time: Option<Duration>) -> Metric {
+        Metric::new(label, time.map_or(Value::Unknown, Value::Seconds)).bounds(Some(0), None)
+    }
+
+    /// A count or number of days, without a unit; `None` is `U`.
+    pub fn integer(label: String, value: Option<i64>) -> Metric {
+        Metric::new(label, value.map_or(Value::Unknown, Value::Integer))
     }
 
     /// With warning and critical ranges.

@@ -83,15 +83,12 @@ enum StartTls {
     Require,
 }
 
-/// etrn's command line (also its help, manual page and completions,
-/// through the registry).
+/// Ask a mail server to start delivering its queue for some hosts
+/// (RFC 1985)
+// etrn's command line: the doc comments are its help (the registry makes
+// the manual page and completions of it too).
 #[derive(Parser, Debug)]
-#[command(
-    name = NAME,
-    version,
-    about = "Ask a mail server to start delivering its queue for some hosts (RFC 1985)",
-    after_help = EXIT_STATUS_HELP
-)]
+#[command(name = NAME, version, after_help = EXIT_STATUS_HELP)]
 pub(crate) struct Cli {
     /// Boot: first make sure the local MTA accepts SMTP (greets 220)
     #[arg(short = 'b')]

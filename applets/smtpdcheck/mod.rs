@@ -61,15 +61,11 @@ through /etc/resolv.conf (no MX record: the domain itself at prio 0; a null
 MX: none available). Without --stop, the first MX host with an address of
 one of this host's interfaces, and the MX hosts of its prio, end the list.";
 
-/// smtpdcheck's command line (also its help, manual page and completions,
-/// through the registry).
+/// Check whether a more preferred SMTP server is available
+// smtpdcheck's command line: the doc comments are its help (the registry
+// makes the manual page and completions of it too).
 #[derive(Parser, Debug)]
-#[command(
-    name = NAME,
-    version,
-    about = "Check whether a more preferred SMTP server is available",
-    after_help = EXIT_STATUS_HELP
-)]
+#[command(name = NAME, version, after_help = EXIT_STATUS_HELP)]
 pub(crate) struct Cli {
     /// Stop before the server with this address or name; servers listed
     /// before it with the same prio do not count either
