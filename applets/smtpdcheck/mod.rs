@@ -26,6 +26,7 @@ pub mod decide;
 pub mod engine;
 pub mod json;
 pub mod mx_memory;
+pub mod opensmtpd;
 pub mod policy;
 pub mod probe;
 pub mod servers;
