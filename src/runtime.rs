@@ -6,15 +6,30 @@
 use std::future::Future;
 use std::io;
 
+use tokio::runtime::Runtime;
+
 /// Runs `future` to completion on a fresh current-thread runtime, then drops
 /// the runtime without waiting for blocking threads (a stuck resolver call
 /// must not delay the exit).
 pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
+    let runtime = current_thread()?;
     let output = runtime.block_on(future);
     runtime.shutdown_background();
     Ok(output)
+}
+
+/// [`block_on`] for a service whose tasks share state that is not `Send`
+/// (spawned with `spawn_local`): the same runtime, with a `LocalSet`.
+pub fn block_on_local<F: Future>(future: F) -> io::Result<F::Output> {
+    let runtime = current_thread()?;
+    let output = tokio::task::LocalSet::new().block_on(&runtime, future);
+    runtime.shutdown_background();
+    Ok(output)
+}
+
+fn current_thread() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
 }

@@ -19,11 +19,12 @@ use crate::args::Seconds;
 use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
 use crate::names::HostName;
 use crate::report::Reporter;
-use crate::runtime::block_on;
+use crate::runtime::{block_on, block_on_local};
 
 pub mod cache;
 pub mod decide;
 pub mod engine;
+pub mod filter;
 pub mod json;
 pub mod mx_memory;
 pub mod opensmtpd;
@@ -31,6 +32,7 @@ pub mod policy;
 pub mod probe;
 pub mod servers;
 pub mod service;
+pub mod streams;
 
 use decide::Verdict;
 use engine::{Engine, EngineSettings};
@@ -121,8 +123,17 @@ pub(crate) struct Cli {
     #[arg(long, conflicts_with_all = ["servers", "mx"])]
     postfix_policy: bool,
 
+    /// Serve as an OpenSMTPD filter (smtpd-filters(7), proc-exec) on
+    /// stdin/stdout: each rcpt-to gets "reject|451 4.7.1 ..." while a more
+    /// preferred MX of its domain is up, else proceed; logs to syslog (mail)
+    #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "json"])]
+    opensmtpd_filter: bool,
+
     /// Servers to check, in order, each optionally prefixed by its MX prio
-    #[arg(value_name = "[PRIO:]SERVER", required_unless_present_any = ["mx", "postfix_policy"])]
+    #[arg(
+        value_name = "[PRIO:]SERVER",
+        required_unless_present_any = ["mx", "postfix_policy", "opensmtpd_filter"]
+    )]
     servers: Vec<String>,
 }
 
@@ -171,6 +182,12 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         // stderr is the peer's socket under spawn(8): syslog from here on.
         reporter.use_syslog();
         return serve_policy(&cli, reporter);
+    }
+    if cli.opensmtpd_filter {
+        // smtpd reads our stderr into its own log; syslog like the policy
+        // service.
+        reporter.use_syslog();
+        return serve_filter(&cli, reporter);
     }
     let status = match &cli.mx {
         None => {
@@ -315,6 +332,19 @@ fn open_cache(cli: &Cli) -> cache::Cache {
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
     let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
     block_on(service::serve(&engine, reporter)).map_err(|err| {
+        AppletError::new(
+            exit::USAGE,
+            format_args!("cannot start the async runtime: {err}"),
+        )
+    })?;
+    Ok(exit::SUCCESS)
+}
+
+/// `--opensmtpd-filter`: serves until smtpd closes stdin.
+#[inline(never)]
+fn serve_filter(cli: &Cli, reporter: &Reporter) -> AppletResult {
+    let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
+    block_on_local(filter::serve(std::rc::Rc::new(engine), reporter)).map_err(|err| {
         AppletError::new(
             exit::USAGE,
             format_args!("cannot start the async runtime: {err}"),
