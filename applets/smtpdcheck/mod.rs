@@ -32,6 +32,7 @@ pub mod policy;
 pub mod probe;
 pub mod servers;
 pub mod service;
+pub mod socketmap;
 pub mod streams;
 
 use decide::Verdict;
