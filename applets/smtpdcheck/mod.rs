@@ -11,6 +11,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use clap::Parser;
 
@@ -33,6 +34,7 @@ pub mod probe;
 pub mod servers;
 pub mod service;
 pub mod socketmap;
+pub mod socketmap_service;
 pub mod streams;
 
 use decide::Verdict;
@@ -130,10 +132,16 @@ pub(crate) struct Cli {
     #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "json"])]
     opensmtpd_filter: bool,
 
+    /// Serve Sendmail's socket map protocol on the socket systemd passes
+    /// (LISTEN_FDS) or on stdin: a domain gets "OK MX" while a more
+    /// preferred MX of it is up, else NOTFOUND; logs to syslog (mail)
+    #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "opensmtpd_filter", "json"])]
+    sendmail_socketmap: bool,
+
     /// Servers to check, in order, each optionally prefixed by its MX prio
     #[arg(
         value_name = "[PRIO:]SERVER",
-        required_unless_present_any = ["mx", "postfix_policy", "opensmtpd_filter"]
+        required_unless_present_any = ["mx", "postfix_policy", "opensmtpd_filter", "sendmail_socketmap"]
     )]
     servers: Vec<String>,
 }
@@ -189,6 +197,10 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         // service.
         reporter.use_syslog();
         return serve_filter(&cli, reporter);
+    }
+    if cli.sendmail_socketmap {
+        reporter.use_syslog();
+        return serve_socketmap(&cli, reporter);
     }
     let status = match &cli.mx {
         None => {
@@ -332,12 +344,7 @@ fn open_cache(cli: &Cli) -> cache::Cache {
 #[inline(never)]
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
     let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
-    block_on(service::serve(&engine, reporter)).map_err(|err| {
-        AppletError::new(
-            exit::USAGE,
-            format_args!("cannot start the async runtime: {err}"),
-        )
-    })?;
+    block_on(service::serve(&engine, reporter)).map_err(|err| runtime_error(&err))?;
     Ok(exit::SUCCESS)
 }
 
@@ -345,13 +352,28 @@ fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
 #[inline(never)]
 fn serve_filter(cli: &Cli, reporter: &Reporter) -> AppletResult {
     let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
-    block_on_local(filter::serve(std::rc::Rc::new(engine), reporter)).map_err(|err| {
-        AppletError::new(
-            exit::USAGE,
-            format_args!("cannot start the async runtime: {err}"),
-        )
-    })?;
+    block_on_local(filter::serve(Rc::new(engine), reporter)).map_err(|err| runtime_error(&err))?;
     Ok(exit::SUCCESS)
+}
+
+/// `--sendmail-socketmap`: serves until its socket fails.
+#[inline(never)]
+fn serve_socketmap(cli: &Cli, reporter: &Reporter) -> AppletResult {
+    let engine = Rc::new(Engine::new(cli.engine_settings(None)?, open_cache(cli)));
+    block_on_local(socketmap_service::serve(engine, reporter))
+        .map_err(|err| runtime_error(&err))?
+        .map_err(|err| {
+            AppletError::new(exit::USAGE, format_args!("--sendmail-socketmap: {err}"))
+        })?;
+    Ok(exit::SUCCESS)
+}
+
+/// The runtime could not start: exit 2.
+fn runtime_error(err: &std::io::Error) -> AppletError {
+    AppletError::new(
+        exit::USAGE,
+        format_args!("cannot start the async runtime: {err}"),
+    )
 }
 
 /// `--cache-dir`: an absolute path (the cache must not move with the
