@@ -20,12 +20,14 @@
 //! `--timeout` to time out delays only the decisions that wait for it.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::cache::{self, Cache};
@@ -70,6 +72,8 @@ pub enum Trouble {
     Stop(Error),
     /// Not decided within `--timeout`.
     TimedOut,
+    /// The trouble of the decision this one waited for.
+    Shared(String),
     Runtime(io::Error),
 }
 
@@ -80,6 +84,7 @@ impl fmt::Display for Trouble {
             Trouble::Mx(error) => write!(f, "{error}"),
             Trouble::Stop(error) => write!(f, "--stop: {error}"),
             Trouble::TimedOut => f.write_str("no answer in time"),
+            Trouble::Shared(trouble) => f.write_str(trouble),
             Trouble::Runtime(err) => write!(f, "cannot start the async runtime: {err}"),
         }
     }
@@ -104,6 +109,7 @@ pub struct Engine {
     /// This host's addresses (the stop of a service without `--stop` or a
     /// reached address) and until when they hold.
     this_host: RefCell<Option<(Arc<[IpAddr]>, Instant)>>,
+    in_flight: RefCell<InFlightMap>,
 }
 
 impl Engine {
@@ -119,6 +125,7 @@ impl Engine {
             cache: RefCell::new(cache),
             mx: RefCell::new(mx),
             this_host: RefCell::new(None),
+            in_flight: RefCell::new(HashMap::new()),
         }
     }
 
@@ -165,8 +172,34 @@ impl Engine {
     /// The decision for a recipient `domain` within `--timeout`.
     /// `reached`: the local address the SMTP client connected to, when the
     /// front end knows it. Results go to the shared cache file.
+    ///
+    /// Decisions of the same domain and reached address share one check:
+    /// while one is under way, later ones wait for its result (within
+    /// their own `--timeout`), so a burst of recipients for a domain whose
+    /// primary never greets opens one connection to it, not one each.
     pub async fn decide(&self, domain: &str, reached: Option<IpAddr>) -> Result<Decision, Trouble> {
         let deadline = self.settings.probe.timeout.map(|t| Instant::now() + t);
+        let key = (lower_case(domain).into_owned(), reached);
+        let under_way = self.in_flight.borrow().get(&key).cloned();
+        if let Some(mut result) = under_way {
+            let shared = within(deadline, result.wait_for(Option::is_some)).await;
+            return match shared {
+                Some(Ok(result)) => match &*result {
+                    Some(Ok(decision)) => Ok(decision.clone()),
+                    Some(Err(trouble)) => Err(Trouble::Shared(trouble.clone())),
+                    None => Err(Trouble::TimedOut),
+                },
+                // The check was dropped unfinished: no answer.
+                Some(Err(_)) => Err(Trouble::TimedOut),
+                None => Err(Trouble::TimedOut),
+            };
+        }
+        let (sender, receiver) = watch::channel(None);
+        self.in_flight.borrow_mut().insert(key.clone(), receiver);
+        let _in_flight = InFlight {
+            engine: self,
+            key: Some(key),
+        };
         let stop = self.stop(reached);
         let work = async {
             let domain = HostName::parse(domain).map_err(Trouble::Domain)?;
@@ -176,7 +209,13 @@ impl Engine {
             .await
             .unwrap_or(Err(Trouble::TimedOut));
         self.keep_probe_results();
-        checked.map(|checked| decision(&checked))
+        let decided = checked.map(|checked| decision(&checked));
+        let shared = match &decided {
+            Ok(decision) => Ok(decision.clone()),
+            Err(trouble) => Err(trouble.to_string()),
+        };
+        sender.send_replace(Some(shared));
+        decided
     }
 
     /// The decision when memory and the cache settle it without a wait
@@ -341,6 +380,27 @@ impl Engine {
             let _ = cache.save(path, now);
         }
         cache.absorb_learnt(now);
+    }
+}
+
+/// Decisions under way, by lower-case domain and reached address: the
+/// result, once there, for the decisions that wait for it.
+type InFlightMap = HashMap<(String, Option<IpAddr>), watch::Receiver<Option<SharedResult>>>;
+type SharedResult = Result<Decision, String>;
+
+/// Removes a decision from [`Engine::in_flight`] however it ends (also
+/// when its future is dropped unfinished: its waiters then see the
+/// sender gone).
+struct InFlight<'e> {
+    engine: &'e Engine,
+    key: Option<(String, Option<IpAddr>)>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.engine.in_flight.borrow_mut().remove(&key);
+        }
     }
 }
 
