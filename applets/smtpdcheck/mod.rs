@@ -27,6 +27,7 @@ pub mod decide;
 pub mod json;
 pub mod mx_cache;
 pub mod mx_servers;
+pub mod opensmtpd;
 pub mod policy;
 pub mod probe;
 pub mod servers;
