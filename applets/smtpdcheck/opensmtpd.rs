@@ -340,8 +340,10 @@ impl Answer<'_> {
             }
             Answer::DataLine { to, line } => {
                 to.render_head("filter-dataline", out);
-                // smtpd wrote it as one line; it cannot hold a newline.
-                out.extend(line.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+                // smtpd wrote it with "%s" as one line: it holds no newline
+                // and no NUL, and one here would cut the answer short.
+                let one_line = |&b: &u8| if b == b'\n' || b == 0 { b' ' } else { b };
+                out.extend(line.iter().map(one_line));
             }
         }
         out.push(b'\n');
@@ -822,6 +824,15 @@ mod tests {
         assert_eq!(
             rendered(&answer),
             "filter-dataline|7641df9771b4ed00|1ef1c203cc576e5d|.\n"
+        );
+        // smtpd writes none, and one would cut smtpd's reading short.
+        let nul = b"filter|0.7|1|smtp-in|data-line|1|2|a\0b";
+        let Handling::Now(answer) = request(nul).handling() else {
+            panic!("data-line")
+        };
+        assert_eq!(
+            rendered(&answer),
+            "filter-dataline|0000000000000001|0000000000000002|a b\n"
         );
     }
 
