@@ -1,5 +1,5 @@
 //! OpenSMTPD's filter protocol (smtpd-filters(7), protocol versions 0.4
-//! to 0.7, OpenSMTPD 6.6 to 7.6), sans I/O: smtpd writes one line per
+//! to 0.7, OpenSMTPD 6.6 and later), sans I/O: smtpd writes one line per
 //! event to the filter's stdin, the filter writes `register|...` lines once
 //! and then one `filter-result` line per filter request to its stdout.
 //!
@@ -55,8 +55,9 @@ pub const REGISTRATION: &str = "register|filter|smtp-in|rcpt-to\n\
                                 register|report|smtp-in|link-disconnect\n\
                                 register|ready\n";
 
-/// Protocol 0.5 (OpenSMTPD 6.7) put the session before the token in
-/// answers, as in requests; 0.4 (6.6) and earlier wrote the token first.
+/// Protocol 0.5 (lka_filter.c, December 2019) put the session before the
+/// token in answers, as in requests; 0.4 and earlier wrote the token first.
+/// Releases: 6.6 speaks 0.4, 6.7 to 7.4 speak 0.6, 7.5 and later 0.7.
 const SESSION_FIRST_SINCE: Version = Version { major: 0, minor: 5 };
 
 /// The subsystem of incoming SMTP sessions (smtpd-filters(7)).
