@@ -1,5 +1,5 @@
 //! OpenSMTPD's filter protocol (smtpd-filters(7), protocol versions 0.4
-//! to 0.7, OpenSMTPD 6.6 to 7.6), sans I/O: smtpd writes one line per
+//! to 0.7, OpenSMTPD 6.6 and later), sans I/O: smtpd writes one line per
 //! event to the filter's stdin, the filter writes `register|...` lines once
 //! and then one `filter-result` line per filter request to its stdout.
 //!
@@ -55,8 +55,9 @@ pub const REGISTRATION: &str = "register|filter|smtp-in|rcpt-to\n\
                                 register|report|smtp-in|link-disconnect\n\
                                 register|ready\n";
 
-/// Protocol 0.5 (OpenSMTPD 6.7) put the session before the token in
-/// answers, as in requests; 0.4 (6.6) and earlier wrote the token first.
+/// Protocol 0.5 (lka_filter.c, December 2019) put the session before the
+/// token in answers, as in requests; 0.4 and earlier wrote the token first.
+/// Releases: 6.6 speaks 0.4, 6.7 to 7.4 speak 0.6, 7.5 and later 0.7.
 const SESSION_FIRST_SINCE: Version = Version { major: 0, minor: 5 };
 
 /// The subsystem of incoming SMTP sessions (smtpd-filters(7)).
@@ -340,8 +341,10 @@ impl Answer<'_> {
             }
             Answer::DataLine { to, line } => {
                 to.render_head("filter-dataline", out);
-                // smtpd wrote it as one line; it cannot hold a newline.
-                out.extend(line.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
+                // smtpd wrote it with "%s" as one line: it holds no newline
+                // and no NUL, and one here would cut the answer short.
+                let one_line = |&b: &u8| if b == b'\n' || b == 0 { b' ' } else { b };
+                out.extend(line.iter().map(one_line));
             }
         }
         out.push(b'\n');
@@ -822,6 +825,15 @@ mod tests {
         assert_eq!(
             rendered(&answer),
             "filter-dataline|7641df9771b4ed00|1ef1c203cc576e5d|.\n"
+        );
+        // smtpd writes none, and one would cut smtpd's reading short.
+        let nul = b"filter|0.7|1|smtp-in|data-line|1|2|a\0b";
+        let Handling::Now(answer) = request(nul).handling() else {
+            panic!("data-line")
+        };
+        assert_eq!(
+            rendered(&answer),
+            "filter-dataline|0000000000000001|0000000000000002|a b\n"
         );
     }
 

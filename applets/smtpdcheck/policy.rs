@@ -5,9 +5,13 @@
 //!
 //! Attribute values come from SMTP clients, so everything is bounded here:
 //! a request over [`MAX_REQUEST_BYTES`] or [`MAX_ATTRIBUTES`], a line
-//! without `=`, bytes that are not UTF-8, or EOF inside a request is a
-//! [`RequestError`], after which the service closes the connection (smtpd
-//! then applies its `default_action`).
+//! without `=`, or EOF inside a request is a [`RequestError`], after which
+//! the service closes the connection (smtpd then applies its
+//! `default_action`). Bytes that are not UTF-8 are not an error: Postfix
+//! passes 8-bit envelope bytes through (unless `strict_smtputf8`), so such
+//! a request is well formed; its non-UTF-8 names and values are kept as
+//! bytes and read as absent by [`Request::get`], so they are never looked
+//! up and the request is answered `DUNNO`.
 
 use std::fmt;
 
@@ -19,15 +23,23 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_ATTRIBUTES: usize = 1000;
 
 /// One policy request: its attributes in the order sent (a name sent
-/// twice keeps its last value), borrowed from the bytes read.
+/// twice keeps its last value), borrowed from the bytes read, as bytes:
+/// they need not be UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request<'a> {
-    attributes: Vec<(&'a str, &'a str)>,
+    attributes: Vec<(&'a [u8], &'a [u8])>,
 }
 
 impl<'a> Request<'a> {
-    /// The value of `name` (the last one when sent twice).
+    /// The value of `name` (the last one when sent twice), when it is
+    /// UTF-8: a value that is not counts as absent, so no decision is
+    /// taken on it.
     pub fn get(&self, name: &str) -> Option<&'a str> {
+        std::str::from_utf8(self.get_bytes(name.as_bytes())?).ok()
+    }
+
+    /// The value of `name` (the last one when sent twice) as sent.
+    pub fn get_bytes(&self, name: &[u8]) -> Option<&'a [u8]> {
         self.attributes
             .iter()
             .rev()
@@ -35,15 +47,22 @@ impl<'a> Request<'a> {
             .map(|(_, v)| *v)
     }
 
-    /// The attribute names, each once, in the order first sent.
-    pub fn names(&self) -> impl Iterator<Item = &'a str> {
-        let mut seen: Vec<&str> = Vec::new();
+    /// The attribute names, each once, in the order first sent, as sent.
+    pub fn names(&self) -> impl Iterator<Item = &'a [u8]> {
+        let mut seen: Vec<&[u8]> = Vec::new();
         for (name, _) in &self.attributes {
             if !seen.contains(name) {
                 seen.push(name);
             }
         }
         seen.into_iter()
+    }
+
+    /// Whether some name or value is not UTF-8 (8-bit envelope bytes).
+    pub fn has_non_utf8(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|(n, v)| std::str::from_utf8(n).is_err() || std::str::from_utf8(v).is_err())
     }
 
     /// For `protocol_state=RCPT` (RFC 5321 §4.1.1.3): the recipient's
@@ -77,8 +96,6 @@ pub enum RequestError {
     TooManyAttributes,
     /// A line (1-based within the request) without `=`.
     NotAnAttribute(usize),
-    /// Bytes that are not UTF-8, on this line.
-    NotUtf8(usize),
     /// The peer closed the connection inside a request.
     Unfinished,
 }
@@ -91,7 +108,6 @@ impl fmt::Display for RequestError {
                 write!(f, "request over {MAX_ATTRIBUTES} attributes")
             }
             RequestError::NotAnAttribute(line) => write!(f, "line {line} has no '='"),
-            RequestError::NotUtf8(line) => write!(f, "line {line} is not UTF-8"),
             RequestError::Unfinished => f.write_str("connection closed inside a request"),
         }
     }
@@ -142,10 +158,11 @@ fn add_attribute<'a>(
     number: usize,
     line: &'a [u8],
 ) -> Result<(), RequestError> {
-    let line = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8(number))?;
-    let (name, value) = line
-        .split_once('=')
+    let equals = line
+        .iter()
+        .position(|&b| b == b'=')
         .ok_or(RequestError::NotAnAttribute(number))?;
+    let (name, value) = (&line[..equals], &line[equals + 1..]);
     if request.attributes.len() == MAX_ATTRIBUTES {
         return Err(RequestError::TooManyAttributes);
     }
@@ -239,7 +256,10 @@ mod tests {
                 b"protocol_state=RCPT\nno equals sign\n\n",
                 RequestError::NotAnAttribute(2),
             ),
-            (b"recipient=\xff@d.test\n\n", RequestError::NotUtf8(1)),
+            (
+                b"recipient=\xff@d.test\nx\xff\n\n",
+                RequestError::NotAnAttribute(2),
+            ),
             (many.as_bytes(), RequestError::TooManyAttributes),
             (huge.as_bytes(), RequestError::TooLarge),
         ];
@@ -258,6 +278,43 @@ mod tests {
         assert_eq!(next_request(&whole), Err(RequestError::NotAnAttribute(2)));
         let fits = "a=b\n".repeat(MAX_ATTRIBUTES) + "\n";
         assert!(next_request(fits.as_bytes()).is_ok_and(|r| r.is_some()));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_make_a_request_decided_on_nothing() {
+        let rcpt = b"request=smtpd_access_policy\nprotocol_state=RCPT\n";
+        // (attribute lines, recipient as read, domain to look up)
+        #[rustfmt::skip]
+        let cases: [(&[u8], Option<&str>, Option<&str>); 6] = [
+            (b"recipient=u@d\xff.test\n", None, None),
+            (b"recipient=\xc3\xa9@d.test\n", Some("\u{e9}@d.test"), Some("d.test")),
+            (b"recipient=\xe9@d.test\n", None, None),
+            // the last value counts, whether it is UTF-8 or not
+            (b"recipient=u@d.test\nrecipient=u@\xff\n", None, None),
+            (b"recipient=u@\xff\nrecipient=u@d.test\n", Some("u@d.test"), Some("d.test")),
+            // a name that is not UTF-8 is one the service does not know
+            (b"recipient=u@d.test\nrecip\xffient=x@y.test\n", Some("u@d.test"), Some("d.test")),
+        ];
+        for (attributes, recipient, domain) in cases {
+            let text = [&rcpt[..], attributes, b"\n"].concat();
+            let (request, used) = next_request(&text).expect("well formed").expect("whole");
+            assert_eq!(used, text.len());
+            let shown = String::from_utf8_lossy(&text);
+            assert_eq!(request.get("recipient"), recipient, "{shown}");
+            assert_eq!(request.recipient_domain(), domain, "{shown}");
+            let utf8 = std::str::from_utf8(&text).is_ok();
+            assert_eq!(request.has_non_utf8(), !utf8, "{shown}");
+        }
+        let two = b"recipient=\xff\n\nprotocol_state=RCPT\nrecipient=u@d.test\n\n";
+        let (first, used) = next_request(two).expect("valid").expect("whole");
+        assert_eq!(
+            (first.get("recipient"), first.get_bytes(b"recipient")),
+            (None, Some(&b"\xff"[..]))
+        );
+        let (second, _) = next_request(&two[used..]).expect("valid").expect("whole");
+        assert_eq!(second.recipient_domain(), Some("d.test"));
+        let names: Vec<&[u8]> = first.names().collect();
+        assert_eq!(names, [&b"recipient"[..]]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod checks {
     pub mod etrn_hosts;
     pub mod names;
     pub mod netrc;
+    pub mod opensmtpd;
     pub mod policy;
     pub mod reply_stream;
     pub mod sendmail_cf;
@@ -31,6 +32,7 @@ mod cache_file;
 mod defaults_file;
 mod etrn_hosts;
 mod netrc;
+mod opensmtpd;
 mod policy;
 mod reply;
 mod reply_stream;

@@ -2,7 +2,8 @@
 //! promises, checked once for the `policy_request` fuzz target (which
 //! includes this file by path) and the property tests of `policy.rs`:
 //! on any bytes it never takes more than it was given or more than one
-//! request may hold, and a request it read, written back, reads the same.
+//! request may hold, and a request it read, written back, reads the same
+//! (bytes that are not UTF-8 make no error; they are kept as sent).
 //! Proptest-free: plain `assert!`s.
 
 use smtpbox::smtpdcheck::policy::{MAX_ATTRIBUTES, MAX_REQUEST_BYTES, Request, next_request};
@@ -18,20 +19,33 @@ pub fn check_requests(input: &[u8]) {
     }
 }
 
-/// `request` written back as `name=value` lines reads back the same.
+/// `request` written back as `name=value` lines reads back the same,
+/// bytes that are not UTF-8 included; `get` is the value when it is UTF-8.
 fn check_round_trip(request: &Request) {
-    let names: Vec<&str> = request.names().collect();
+    let names: Vec<&[u8]> = request.names().collect();
     assert!(names.len() <= MAX_ATTRIBUTES);
-    let mut text = String::new();
+    let mut text = Vec::new();
     for &name in &names {
-        let value = request.get(name).unwrap_or_default();
-        assert!(!name.contains('\n') && !value.contains('\n'));
-        text.push_str(&format!("{name}={value}\n"));
-    }
-    text.push('\n');
-    if let Ok(Some((again, _))) = next_request(text.as_bytes()) {
-        for &name in &names {
-            assert_eq!(again.get(name), request.get(name), "{name:?}");
+        let value = request.get_bytes(name).unwrap_or_default();
+        assert!(!name.contains(&b'\n') && !name.contains(&b'=') && !value.contains(&b'\n'));
+        if let Ok(name) = std::str::from_utf8(name) {
+            assert_eq!(request.get(name), std::str::from_utf8(value).ok());
         }
+        text.extend_from_slice(&[name, b"=", value, b"\n"].concat());
+    }
+    text.push(b'\n');
+    if let Ok(Some((again, _))) = next_request(&text) {
+        for &name in &names {
+            assert_eq!(again.get_bytes(name), request.get_bytes(name), "{name:?}");
+        }
+        assert_eq!(again.has_non_utf8(), request.has_non_utf8());
+    }
+    // A recipient domain is only ever taken from UTF-8.
+    if request.recipient_domain().is_some() {
+        assert!(
+            request
+                .get_bytes(b"recipient")
+                .is_some_and(|r| std::str::from_utf8(r).is_ok())
+        );
     }
 }
