@@ -87,10 +87,15 @@ pub async fn serve(engine: &Engine, reporter: &Reporter) {
 /// engine decides within `--timeout`).
 async fn answer(engine: &Engine, request: &Request<'_>, reporter: &Reporter) -> Action {
     let Some(domain) = request.recipient_domain() else {
+        // Bytes that are not UTF-8 are shown as such (escaped).
+        let shown = |name: &[u8]| {
+            let value = request.get_bytes(name).unwrap_or(b"-");
+            String::from_utf8_lossy(value).escape_debug().to_string()
+        };
         reporter.detail(format_args!(
             "{} {}: DUNNO (not a recipient)",
-            request.get("protocol_state").unwrap_or("-"),
-            request.get("recipient").unwrap_or("-"),
+            shown(b"protocol_state"),
+            shown(b"recipient"),
         ));
         return Action::Dunno;
     };
