@@ -23,23 +23,24 @@ pub fn greeting_server(greeting: &str) -> TestServer {
     script_server(vec![line(greeting)])
 }
 
-/// A server on [::1] playing `script`; `None`, saying the test is skipped,
-/// where IPv6 is off (as in some containers).
+/// A server on [::1] playing `script`; `None` (the test is skipped, see
+/// [`skip`](super::skip)) where IPv6 is off (as in some containers).
 pub fn ipv6_server(script: Vec<Step>) -> Option<TestServer> {
     if !super::ipv6_loopback_available() {
-        eprintln!("SKIPPED: [::1] cannot be bound here");
+        super::skip("bind [::1]");
         return None;
     }
     Some(TestServer::start("[::1]:0", script))
 }
 
-/// Servers on one port on several 127.0.0.x addresses; `None` (and a note
-/// on stderr) when those addresses cannot be bound here.
+/// Servers on one port on several 127.0.0.x addresses; `None` (the test
+/// is skipped, see [`skip`](super::skip)) when those addresses cannot be
+/// bound here.
 pub fn same_port_or_skip(specs: Vec<(&str, Vec<Step>)>) -> Option<Vec<TestServer>> {
     for (ip, _) in &specs {
         let addr: SocketAddr = format!("{ip}:0").parse().expect("literal");
         if TcpListener::bind(addr).is_err() {
-            eprintln!("SKIPPED: cannot bind {ip} here");
+            super::skip(format_args!("bind {ip}"));
             return None;
         }
     }
