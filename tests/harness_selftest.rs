@@ -294,6 +294,20 @@ fn servers_share_one_port_on_loopback_aliases() {
 }
 
 #[test]
+fn the_shared_port_is_held_refused_where_asked() {
+    let two = vec![("127.0.0.2", vec![line("220 two")])];
+    let Some((servers, held)) = same_port_refusing_or_skip(two, &["127.0.0.3"]) else {
+        return;
+    };
+    let three = held[0].addr();
+    assert_eq!(three, SocketAddr::from(([127, 0, 0, 3], servers[0].port())));
+    let err = TcpStream::connect_timeout(&three, CLIENT_TIMEOUT).expect_err("connected");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    let taken = TcpListener::bind(three).expect_err("bound the held port");
+    assert_eq!(taken.kind(), ErrorKind::AddrInUse);
+}
+
+#[test]
 fn ipv6_loopback_server_works_when_available() {
     let Some(server) = ipv6_server(vec![line("220 v6")]) else {
         return;

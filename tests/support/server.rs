@@ -131,29 +131,49 @@ impl TestServer {
     /// a port the kernel picks, the others that port; all over again if one
     /// of them finds it taken. Returned in the same order.
     pub fn start_same_port(specs: Vec<(&str, Vec<Step>)>) -> Vec<TestServer> {
+        Self::start_same_port_refusing(specs, &[]).0
+    }
+
+    /// [`start_same_port`](Self::start_same_port), and that port held
+    /// ([`HeldPort`]) on each IPv4 address of `refused`, so connecting there
+    /// is refused for as long as the holds live.
+    pub fn start_same_port_refusing(
+        specs: Vec<(&str, Vec<Step>)>,
+        refused: &[&str],
+    ) -> (Vec<TestServer>, Vec<HeldPort>) {
         let ips: Vec<IpAddr> = specs.iter().map(|(ip, _)| parse_loopback_ip(ip)).collect();
+        let refused: Vec<Ipv4Addr> = refused.iter().map(|ip| parse_loopback_v4(ip)).collect();
         let mut last_err = None;
         for _attempt in 0..20 {
-            let mut port = 0;
-            let mut servers = Vec::new();
-            for (ip, (_, script)) in ips.iter().zip(&specs) {
-                match Self::try_start_on(SocketAddr::new(*ip, port), script.clone()) {
-                    Ok(s) => {
-                        port = s.port();
-                        servers.push(s);
-                    }
-                    Err(e) => {
-                        last_err = Some(e);
-                        break;
-                    }
-                }
+            match Self::try_same_port(&ips, &specs, &refused) {
+                Ok(started) => return started,
+                // Whatever was started is dropped (and stopped) here.
+                Err(e) => last_err = Some(e),
             }
-            if servers.len() == specs.len() {
-                return servers;
-            }
-            // Partial success: `servers` is dropped (and stopped) here.
         }
         panic!("cannot start servers on one shared port: {last_err:?}");
+    }
+
+    /// One attempt of [`start_same_port_refusing`](Self::start_same_port_refusing).
+    fn try_same_port(
+        ips: &[IpAddr],
+        specs: &[(&str, Vec<Step>)],
+        refused: &[Ipv4Addr],
+    ) -> io::Result<(Vec<TestServer>, Vec<HeldPort>)> {
+        let mut port = 0;
+        let mut servers = Vec::new();
+        for (ip, (_, script)) in ips.iter().zip(specs) {
+            let server = Self::try_start_on(SocketAddr::new(*ip, port), script.clone())?;
+            port = server.port();
+            servers.push(server);
+        }
+        let mut held = Vec::new();
+        for ip in refused {
+            let hold = HeldPort::hold(*ip, port)?;
+            port = hold.addr().port();
+            held.push(hold);
+        }
+        Ok((servers, held))
     }
 
     /// Binds `addr` and serves every connection with `handler` until the
@@ -395,6 +415,13 @@ fn parse_loopback_ip(ip: &str) -> IpAddr {
     ip
 }
 
+fn parse_loopback_v4(ip: &str) -> Ipv4Addr {
+    match parse_loopback_ip(ip) {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(_) => panic!("{ip}: a port is held only on IPv4 loopback"),
+    }
+}
+
 fn assert_loopback(ip: IpAddr) {
     let ok = match ip {
         IpAddr::V4(v4) => v4.octets()[0] == 127,
@@ -406,55 +433,73 @@ fn assert_loopback(ip: IpAddr) {
     );
 }
 
-/// An address on 127.0.0.1 where connecting is refused, for as long as
-/// the test process runs. A socket holds the port without listening: a
-/// connection to it is refused as to a closed port, but no other socket
-/// can bind that port meanwhile (ours does not set SO_REUSEADDR), nor
-/// take it as the source port of a connection, so it stays refused. (A
-/// port found free and released could be taken by another test at once.)
+/// A port held on one IPv4 loopback address by a socket that is bound but
+/// not listening: connecting there is refused as to a closed port, but no
+/// other socket can bind that address and port meanwhile (ours does not
+/// set SO_REUSEADDR), nor take it as the source port of a connection, so
+/// it stays refused while this lives. (A port found free and released, by
+/// contrast, could be taken by another test at once.)
+pub struct HeldPort {
+    _socket: OwnedFd,
+    addr: SocketAddr,
+}
+
+impl HeldPort {
+    /// Holds `ip:port` (port 0: one the kernel picks).
+    pub fn hold(ip: Ipv4Addr, port: u16) -> io::Result<HeldPort> {
+        assert_loopback(IpAddr::V4(ip));
+        // SAFETY: socket(2) has no preconditions; the result is checked.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(ip).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let raw = (&raw mut sin).cast::<libc::sockaddr>();
+        // SAFETY: `raw` points to a sockaddr_in of `len` bytes, read by
+        // bind and written by getsockname.
+        let bound =
+            unsafe { libc::bind(fd, raw, len) == 0 && libc::getsockname(fd, raw, &mut len) == 0 };
+        if !bound {
+            return Err(io::Error::last_os_error());
+        }
+        let addr = SocketAddr::from((ip, u16::from_be(sin.sin_port)));
+        Ok(HeldPort {
+            _socket: socket,
+            addr,
+        })
+    }
+
+    /// The held (refused) address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// An address on 127.0.0.1 where connecting is refused, the same for the
+/// whole test process, which holds it ([`HeldPort`]) to the end.
 pub fn refused_addr() -> SocketAddr {
-    static HELD: OnceLock<(OwnedFd, SocketAddr)> = OnceLock::new();
-    let (_, addr) = HELD.get_or_init(|| {
-        hold_port(Ipv4Addr::LOCALHOST).unwrap_or_else(|e| panic!("hold a port on 127.0.0.1: {e}"))
+    static HELD: OnceLock<HeldPort> = OnceLock::new();
+    let held = HELD.get_or_init(|| {
+        HeldPort::hold(Ipv4Addr::LOCALHOST, 0)
+            .unwrap_or_else(|e| panic!("hold a port on 127.0.0.1: {e}"))
     });
-    *addr
+    held.addr()
 }
 
 /// The port of [`refused_addr`] (for a test that has no server to point
 /// an applet at).
 pub fn free_port() -> u16 {
     refused_addr().port()
-}
-
-/// A TCP socket bound to `ip` and a port the kernel picks, not listening.
-fn hold_port(ip: Ipv4Addr) -> io::Result<(OwnedFd, SocketAddr)> {
-    assert_loopback(IpAddr::V4(ip));
-    // SAFETY: socket(2) has no preconditions; the result is checked.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a new descriptor that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut sin = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    let raw = (&raw mut sin).cast::<libc::sockaddr>();
-    // SAFETY: `raw` points to a sockaddr_in of `len` bytes, read by bind
-    // and written by getsockname.
-    let bound =
-        unsafe { libc::bind(fd, raw, len) == 0 && libc::getsockname(fd, raw, &mut len) == 0 };
-    if !bound {
-        return Err(io::Error::last_os_error());
-    }
-    let port = u16::from_be(sin.sin_port);
-    Ok((socket, SocketAddr::from((ip, port))))
 }
 
 /// A listener that is never accepted: the kernel completes the handshake
