@@ -69,6 +69,12 @@ fn write_private(path: &Path, text: &[u8]) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
+/// Makes the directory `dir` with `mode`.
+fn mkdir_with_mode(dir: &Path, mode: u32) {
+    fs::create_dir(dir).expect("mkdir");
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
 fn mode(path: &Path) -> u32 {
     let meta = fs::symlink_metadata(path).expect("metadata");
     meta.permissions().mode() & 0o777
@@ -310,8 +316,7 @@ fn answers_unchanged_with(home: &TempDir, verbose: bool) {
 fn unwritable_cache_dir_does_not_change_the_answer() {
     let home = TempDir::new("cache-ro");
     let dir = home.join("smtpbox");
-    fs::create_dir(&dir).expect("mkdir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).expect("chmod");
+    mkdir_with_mode(&dir, 0o500);
     answers_unchanged_with(&home, false);
     let written: Vec<_> = fs::read_dir(&dir).expect("read the dir").collect();
     assert!(written.is_empty(), "written in a 0500 dir: {written:?}");
@@ -331,8 +336,7 @@ fn cache_dir_that_is_a_file_does_not_change_the_answer() {
 fn cache_dir_open_to_others_is_not_written() {
     let home = TempDir::new("cache-open");
     let dir = home.join("smtpbox");
-    fs::create_dir(&dir).expect("mkdir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    mkdir_with_mode(&dir, 0o777);
     let server = greeting_server("220 ok");
     assert_up(&probe_cached(&home, &server, &[]), "127.0.0.1");
     assert!(!dir.join("smtpdcheck").exists(), "no cache in a shared dir");
