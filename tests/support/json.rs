@@ -66,6 +66,13 @@ pub fn json_document(run: &Run) -> Value {
     document
 }
 
+/// The document of a `--json` run that ends as the same run without
+/// `--json` (`text`) does.
+pub fn json_like_text(json: &Run, text: &Run) -> Value {
+    assert_eq!(json.status, text.status, "{json:#?}");
+    json_document(json)
+}
+
 /// smtpdcheck(1)'s document, its `mx`, one of its `servers`.
 const SMTPDCHECK: &str = "exit_status:num available:str? mx:object? servers:array";
 const SMTPDCHECK_MX: &str = "domain:str null_mx:bool";
