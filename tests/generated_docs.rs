@@ -5,6 +5,9 @@
 
 #[path = "../packaging/gen_docs.rs"]
 mod gen_docs;
+#[allow(dead_code)] // the root checks
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::path::Path;
 use std::process::Command;
@@ -36,7 +39,7 @@ fn manual_pages_render_without_warnings() {
             .env("MANWIDTH", "80")
             .output();
         let Ok(output) = output else {
-            eprintln!("SKIPPED: man is not installed");
+            skip::skip("run man");
             return;
         };
         let warnings = String::from_utf8_lossy(&output.stderr);

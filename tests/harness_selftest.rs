@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -152,6 +152,52 @@ fn refused_addr_refuses() {
 }
 
 #[test]
+fn refused_addr_cannot_be_taken_by_a_server() {
+    let taken = TcpListener::bind(refused_addr()).expect_err("bound the held port");
+    assert_eq!(taken.kind(), ErrorKind::AddrInUse);
+    assert_eq!(refused_addr(), refused_addr(), "one address per process");
+}
+
+#[test]
+fn not_ready_for_resets_the_first_connections_then_plays_the_script() {
+    let server = script_server(vec![Step::NotReadyFor(2), line("220 ready")]);
+    for _ in 0..2 {
+        let (mut r, _w) = connect(server.addr());
+        let err = r.read(&mut [0u8; 16]).expect_err("expected a reset");
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+    }
+    let (mut r, _w) = connect(server.addr());
+    assert_eq!(read_line(&mut r), "220 ready\r\n");
+    assert_eq!(server.connections(), 3);
+}
+
+#[test]
+fn connections_settled_counts_a_connection_not_yet_accepted() {
+    let server = script_server(vec![]);
+    // connect returns once the kernel has queued the connection, maybe
+    // before the server's accept loop has taken it.
+    let _client = connect(server.addr());
+    assert_eq!(server.connections_settled(), 1);
+    assert_eq!(script_server(vec![]).connections_settled(), 0);
+}
+
+#[test]
+fn lines_are_stamped_when_logged() {
+    let server = script_server(vec![expect("A"), expect("B")]);
+    let (r, mut w) = connect(server.addr());
+    let before = Instant::now();
+    write_line(&mut w, "A");
+    assert!(server.wait_received("A", CLIENT_TIMEOUT));
+    let between = Instant::now();
+    write_line(&mut w, "B");
+    drop((r, w));
+    let lines = server.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(before <= lines[0].at && lines[0].at <= between, "{lines:?}");
+    assert!(between <= lines[1].at, "{lines:?}");
+}
+
+#[test]
 fn reset_gives_client_econnreset() {
     let server = script_server(vec![line("220 x"), expect("PING"), Step::Reset]);
     let (mut r, mut w) = connect(server.addr());
@@ -188,8 +234,7 @@ fn lifetime_ends_server_by_itself() {
     let server = TestServer::start_with_lifetime("127.0.0.1:0", vec![], Duration::from_millis(200));
     let (mut r, _w) = connect(server.addr());
     assert_eof(&mut r);
-    let refused = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
+    let refused = wait_until(Duration::from_secs(2), || {
         TcpStream::connect_timeout(&server.addr(), CLIENT_TIMEOUT).is_err()
     });
     assert!(refused, "port still open after the lifetime");
@@ -246,6 +291,20 @@ fn servers_share_one_port_on_loopback_aliases() {
         let (mut r, _w) = connect(server.addr());
         assert_eq!(read_line(&mut r), greeting);
     }
+}
+
+#[test]
+fn the_shared_port_is_held_refused_where_asked() {
+    let two = vec![("127.0.0.2", vec![line("220 two")])];
+    let Some((servers, held)) = same_port_refusing_or_skip(two, &["127.0.0.3"]) else {
+        return;
+    };
+    let three = held[0].addr();
+    assert_eq!(three, SocketAddr::from(([127, 0, 0, 3], servers[0].port())));
+    let err = TcpStream::connect_timeout(&three, CLIENT_TIMEOUT).expect_err("connected");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    let taken = TcpListener::bind(three).expect_err("bound the held port");
+    assert_eq!(taken.kind(), ErrorKind::AddrInUse);
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn install_sh_keeps_an_existing_defaults_file() {
 fn systemd_analyze() -> bool {
     let found = Command::new("systemd-analyze").arg("--version").output();
     if !found.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: systemd-analyze is not installed");
+        support::skip("run systemd-analyze");
         return false;
     }
     true

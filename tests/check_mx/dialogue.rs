@@ -205,17 +205,8 @@ fn a_silent_host_is_critical_even_with_another_up() {
         return;
     };
     let port = servers[0].port().to_string();
-    let args = [
-        "--port",
-        &port,
-        "-t",
-        "1",
-        "-H",
-        "127.0.0.2",
-        "-H",
-        "127.0.0.3",
-    ];
-    let run = check_mx(&args);
+    let hosts = ["-H", "127.0.0.2", "-H", "127.0.0.3"];
+    let run = check_mx(&[&["--port", &port, "-t", "1"], &hosts[..]].concat());
     let output = assert_plugin(&run, 2, "127.0.0.3 timed out at greeting");
     assert_eq!(output.details.len(), 2, "{run:#?}");
     assert!(

@@ -1,90 +1,41 @@
 //! `--json`: one JSON object on stdout, in the schema check_mx(1)
 //! documents, with the exit status of the plugin text.
 
+use std::net::Ipv4Addr;
+
 use serde_json::Value;
 
 use super::*;
-use support::json::{Type, assert_keys};
+use support::json::{assert_keys, json_like_text, members};
+
+/// check_mx(1)'s report, one of its `hosts`, one of a host's `addresses`
+/// and the objects in an address, and one of its `problems`.
+const REPORT: &str = "status:str exit_status:num summary:str domain:str? source:str \
+                      port:num error:str? mx_up:num mx_down:num hosts:array";
+const HOST: &str = "name:str preference:num? up:bool status:str lookup_error:str? \
+                    problems:array addresses:array";
+const ADDRESS: &str = "address:str status:str up:bool reached:str error:str? timed_out:bool \
+                       greeting:str? times:object tls:object certificate:object? problems:array";
+const TIMES: &str = "connect:num? greeting:num? tls:num?";
+const TLS: &str = "state:str version:str? reply:str? error:str? verified:bool? \
+                   verification_error:str?";
+const CERTIFICATE: &str = "subject:str issuer:str not_after:str days_left:num?";
+const PROBLEM: &str = "status:str text:str";
 
 /// Checks `report` against the documented schema, all the way down.
 fn assert_schema(report: &Value) {
-    use Type::*;
-    assert_keys(
-        report,
-        &[
-            ("status", Str, false),
-            ("exit_status", Num, false),
-            ("summary", Str, false),
-            ("domain", Str, true),
-            ("source", Str, false),
-            ("port", Num, false),
-            ("error", Str, true),
-            ("mx_up", Num, false),
-            ("mx_down", Num, false),
-            ("hosts", Array, false),
-        ],
-    );
-    let problem = [("status", Str, false), ("text", Str, false)];
-    for host in report["hosts"].as_array().into_iter().flatten() {
-        assert_keys(
-            host,
-            &[
-                ("name", Str, false),
-                ("preference", Num, true),
-                ("up", Bool, false),
-                ("status", Str, false),
-                ("lookup_error", Str, true),
-                ("problems", Array, false),
-                ("addresses", Array, false),
-            ],
-        );
-        for address in host["addresses"].as_array().into_iter().flatten() {
-            assert_keys(
-                address,
-                &[
-                    ("address", Str, false),
-                    ("status", Str, false),
-                    ("up", Bool, false),
-                    ("reached", Str, false),
-                    ("error", Str, true),
-                    ("timed_out", Bool, false),
-                    ("greeting", Str, true),
-                    ("times", Object, false),
-                    ("tls", Object, false),
-                    ("certificate", Object, true),
-                    ("problems", Array, false),
-                ],
-            );
-            let times = [
-                ("connect", Num, true),
-                ("greeting", Num, true),
-                ("tls", Num, true),
-            ];
-            assert_keys(&address["times"], &times);
-            assert_keys(
-                &address["tls"],
-                &[
-                    ("state", Str, false),
-                    ("version", Str, true),
-                    ("reply", Str, true),
-                    ("error", Str, true),
-                    ("verified", Bool, true),
-                    ("verification_error", Str, true),
-                ],
-            );
+    assert_keys(report, REPORT);
+    for host in members(&report["hosts"]) {
+        assert_keys(host, HOST);
+        for address in members(&host["addresses"]) {
+            assert_keys(address, ADDRESS);
+            assert_keys(&address["times"], TIMES);
+            assert_keys(&address["tls"], TLS);
             if !address["certificate"].is_null() {
-                assert_keys(
-                    &address["certificate"],
-                    &[
-                        ("subject", Str, false),
-                        ("issuer", Str, false),
-                        ("not_after", Str, false),
-                        ("days_left", Num, true),
-                    ],
-                );
+                assert_keys(&address["certificate"], CERTIFICATE);
             }
-            for p in address["problems"].as_array().into_iter().flatten() {
-                assert_keys(p, &problem);
+            for problem in members(&address["problems"]) {
+                assert_keys(problem, PROBLEM);
             }
         }
     }
@@ -94,37 +45,22 @@ fn assert_schema(report: &Value) {
 /// status.
 fn json_run(args: &[&str]) -> Value {
     let text = check_mx(args);
-    let json = check_mx(&[args, &["--json"]].concat());
-    assert_eq!(json.status, text.status, "{json:#?}");
-    assert_eq!(json.stdout.lines().count(), 1, "one line: {json:#?}");
-    let report: Value = serde_json::from_str(&json.stdout)
-        .unwrap_or_else(|error| panic!("not JSON: {error}: {json:#?}"));
+    let report = json_like_text(&check_mx(&[args, &["--json"]].concat()), &text);
     assert_schema(&report);
-    assert_eq!(report["exit_status"], json.status.unwrap_or(-1), "{report}");
     report
 }
 
 #[test]
 fn json_holds_the_facts_in_the_documented_schema() {
-    let pki = Pki::with_leaf("127.0.0.1", Leaf::ExpiresInDays(40));
-    let tls_server = TestServer::starttls(StartTls::Handshake(pki.clone()));
     let dir = TempDir::new("check-mx-json");
-    let ca = ca_file(&dir, &pki);
-    let port = tls_server.port().to_string();
-    // Nothing listens on 127.0.0.9 at that port: the second host is down.
-    let args = [
-        "--port",
-        &port,
-        "-t",
-        TIMEOUT,
-        "--ca-file",
-        &ca,
-        "-H",
-        "127.0.0.1",
-        "-H",
-        "127.0.0.9",
-    ];
-    let report = json_run(&args);
+    let (tls_server, ca) = tls_server("127.0.0.1", Leaf::ExpiresInDays(40), &dir);
+    let port = tls_server.port();
+    // 127.0.0.9 refuses that port: the second host is down.
+    let _down = HeldPort::hold(Ipv4Addr::new(127, 0, 0, 9), port).expect("hold 127.0.0.9");
+    let port = port.to_string();
+    let options = ["--port", &port, "-t", TIMEOUT, "--ca-file", &ca];
+    let hosts = ["-H", "127.0.0.1", "-H", "127.0.0.9"];
+    let report = json_run(&[&options[..], &hosts[..]].concat());
     assert_eq!(report["status"], "WARNING", "{report}");
     assert_eq!(report["source"], "command_line");
     assert_eq!(report["mx_up"], 1);

@@ -73,6 +73,14 @@ fn ca_file(dir: &TempDir, pki: &Pki) -> String {
     dir.file("ca.pem", &pki.ca_pem).display().to_string()
 }
 
+/// A STARTTLS server on 127.0.0.1 whose certificate is `leaf` for `san`,
+/// and its CA's file in `dir` (for `--ca-file`).
+fn tls_server(san: &str, leaf: Leaf, dir: &TempDir) -> (TestServer, String) {
+    let pki = Pki::with_leaf(san, leaf);
+    let ca = ca_file(dir, &pki);
+    (TestServer::starttls(StartTls::Handshake(pki)), ca)
+}
+
 /// A run must end within its timeout and a margin for a loaded machine.
 fn assert_within(run: &Run, limit: Duration) {
     assert!(run.elapsed < limit, "took {:?}: {run:#?}", run.elapsed);

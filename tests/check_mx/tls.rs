@@ -36,10 +36,8 @@ const fn row(name: &'static str, san: &'static str, leaf: Leaf, status: i32) -> 
 fn check_rows(rows: Vec<Row>) {
     for row in rows {
         eprintln!("row: {}", row.name);
-        let pki = Pki::with_leaf(row.san, row.leaf);
-        let server = TestServer::starttls(StartTls::Handshake(pki.clone()));
         let dir = TempDir::new("check-mx-ca");
-        let ca = ca_file(&dir, &pki);
+        let (server, ca) = tls_server(row.san, row.leaf, &dir);
         let trust: Vec<&str> = if row.system_store {
             vec![]
         } else {
@@ -132,25 +130,11 @@ fn certificates_are_verified_and_their_expiry_judged() {
 /// The done-when case of issue 14, word for word.
 #[test]
 fn a_certificate_expiring_in_5_days_warns_at_crit_3_and_is_critical_at_crit_7() {
-    let pki = Pki::with_leaf("127.0.0.1", Leaf::ExpiresInDays(5));
-    let server = TestServer::starttls(StartTls::Handshake(pki.clone()));
     let dir = TempDir::new("check-mx-done-when");
-    let ca = ca_file(&dir, &pki);
-    let port = server.port().to_string();
+    let (server, ca) = tls_server("127.0.0.1", Leaf::ExpiresInDays(5), &dir);
     for (crit, status, word) in [("3", 1, "MX WARNING"), ("7", 2, "MX CRITICAL")] {
-        let args = [
-            "-H",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-            "--cert-warn",
-            "30",
-            "--cert-crit",
-            crit,
-        ];
-        let run = check_mx(&args);
+        let options = ["--ca-file", &ca, "--cert-warn", "30", "--cert-crit", crit];
+        let run = check_local(&server, &options);
         assert!(run.stdout.starts_with(word), "{run:#?}");
         assert_eq!(run.status, Some(status), "{run:#?}");
         plugin(&run);

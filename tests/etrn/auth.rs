@@ -357,9 +357,7 @@ fn auth_netrc_that_is_not_a_regular_file_is_refused_exit_2() {
 
 #[test]
 fn auth_netrc_owned_by_another_user_is_refused_exit_2() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: only root can give a file to another user");
+    if !root_or_skip("give a file to another user") {
         return;
     }
     let dir = TempDir::new("etrn-auth-owner");

@@ -1,9 +1,7 @@
 //! Client names discovered from sendmail.cf (no client hosts given, `-b`
 //! implied), and `-b`: waiting for the local MTA before asking.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::thread;
 use std::time::Duration;
 
 use crate::support::*;
@@ -80,27 +78,26 @@ fn discovery_with_missing_mandatory_class_file_is_a_usage_error() {
     discovery_is_a_usage_error_naming(&cf, &missing);
 }
 
+/// How long `-b` waits before its second attempt on the local MTA.
+const FIRST_LOCAL_MTA_RETRY: Duration = Duration::from_secs(1);
+
 #[test]
-fn boot_waits_for_a_local_mta_that_comes_up_late() {
+fn boot_waits_for_a_local_mta_that_is_not_ready_at_first() {
     let target = accepting_server();
-    let local = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let late = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(2500));
-        TestServer::start_on(local, vec![line("220 local.test ESMTP"), serve(&[])])
-    });
+    let greeting = line("220 local.test ESMTP");
+    let local = script_server(vec![Step::NotReadyFor(1), greeting, serve(&[])]);
     let args = ["-b", "--timeout", "2", "127.0.0.1", "a.test"];
     let run = etrn_with_local(&target, &local, &args, &[]);
-    let local_server = late.join().expect("late server thread");
     assert_status(&run, 0);
-    assert!(run.elapsed >= Duration::from_millis(2500), "{run:#?}");
+    assert!(run.elapsed >= FIRST_LOCAL_MTA_RETRY, "{run:#?}");
     assert!(run.elapsed < Duration::from_secs(10), "{run:#?}");
     assert_eq!(target.etrn_lines(), ["ETRN a.test"]);
-    assert!(local_server.connections() >= 1, "{:?}", local_server.log());
-    assert!(
-        local_server.etrn_lines().is_empty(),
-        "{:?}",
-        local_server.log()
-    );
+    // Reset once, then greeted: etrn says QUIT, and only then asks.
+    assert_eq!(local.connections(), 2, "{:?}", local.log());
+    assert_eq!(local.received_when_idle(), ["QUIT"]);
+    let quit = local.lines()[0].at;
+    let etrn = target.lines().into_iter().find(Line::is_etrn);
+    assert!(etrn.is_some_and(|l| l.at > quit), "{:?}", target.log());
 }
 
 #[test]

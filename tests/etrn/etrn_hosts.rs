@@ -21,20 +21,10 @@ fn with_hosts(server: &TestServer, extra: &[&str], hosts: &str) -> Run {
     etrn_hosts_run(server, extra, &[("ETRN_HOSTS", hosts)])
 }
 
-/// Tests that read ETRN_HOSTS from a defaults file cannot remove an
-/// ETRN_HOSTS the test runner itself has (the harness can only add
-/// variables), and the environment wins over the file: `None` (the test is
-/// skipped, saying so) then, else `etrn --etrn-hosts --defaults FILE`
-/// with `text` in FILE (also returned).
-fn with_defaults_file(
-    test: &str,
-    server: &TestServer,
-    text: Option<&str>,
-) -> Option<(Run, String)> {
-    if std::env::var_os("ETRN_HOSTS").is_some() {
-        eprintln!("{test}: skipped: ETRN_HOSTS is set in the test environment");
-        return None;
-    }
+/// `etrn --etrn-hosts --defaults FILE` with `text` in FILE (`None`: no
+/// such file), and FILE. (The harness never passes on the test runner's
+/// own ETRN_HOSTS, which would win over the file.)
+fn with_defaults_file(test: &str, server: &TestServer, text: Option<&str>) -> (Run, String) {
     let dir = TempDir::new(test);
     let defaults = match text {
         Some(text) => dir.file("smtpbox", text),
@@ -42,7 +32,7 @@ fn with_defaults_file(
     };
     let defaults = path_arg(&defaults).to_owned();
     let run = etrn_hosts_run(server, &["--defaults", &defaults], &[]);
-    Some((run, defaults))
+    (run, defaults)
 }
 
 /// Two accepting servers on one port: 127.0.0.1 (also the local MTA) and `other`.
@@ -55,9 +45,7 @@ fn two_accepting_servers(other: &str) -> Vec<TestServer> {
 fn etrn_hosts_done_when_defaults_file_groups_are_all_served() {
     let servers = two_accepting_servers("127.0.0.3");
     let text = "# /etc/default/smtpbox\nexport ETRN_HOSTS\nETRN_HOSTS=\"127.0.0.1:e.test,f.test 127.0.0.3:g.test\"\n";
-    let Some((run, _)) = with_defaults_file("etrn_hosts_done_when", &servers[0], Some(text)) else {
-        return;
-    };
+    let (run, _) = with_defaults_file("etrn_hosts_done_when", &servers[0], Some(text));
     assert_status(&run, 0);
     assert_eq!(run.stdout, "", "{run:#?}");
     assert_eq!(servers[0].etrn_lines(), ["ETRN e.test", "ETRN f.test"]);
@@ -75,33 +63,29 @@ fn etrn_hosts_done_when_defaults_file_groups_are_all_served() {
 fn etrn_hosts_unset_in_defaults_file_is_a_no_op() {
     let server = accepting_server();
     let text = Some("# nothing here\nOTHER=1\n");
-    let Some((run, _)) = with_defaults_file("etrn_hosts_unset_in_defaults_file", &server, text)
-    else {
-        return;
-    };
+    let (run, _) = with_defaults_file("etrn_hosts_unset_in_defaults_file", &server, text);
     assert_status(&run, 0);
     assert!(run.stderr.contains("ETRN_HOSTS"), "{run:#?}");
     assert_never_connected(&server);
 }
 
 /// A defaults file etrn cannot use (`None`: missing) is a usage error
-/// naming it, and nothing is asked; the run, unless skipped.
-fn defaults_file_is_a_usage_error(test: &str, text: Option<&str>) -> Option<Run> {
+/// naming it, and nothing is asked; the run.
+fn defaults_file_is_a_usage_error(test: &str, text: Option<&str>) -> Run {
     let server = accepting_server();
-    let (run, defaults) = with_defaults_file(test, &server, text)?;
+    let (run, defaults) = with_defaults_file(test, &server, text);
     assert_usage(&run);
     assert!(run.stderr.contains(&defaults), "{run:#?}");
     assert_never_connected(&server);
-    Some(run)
+    run
 }
 
 #[test]
 fn etrn_hosts_unsupported_shell_construct_in_defaults_is_exit_2_naming_file_and_line() {
     let test = "etrn_hosts_unsupported_shell_construct";
     let text = Some("# comment\nETRN_HOSTS=$(cat x)\n");
-    if let Some(run) = defaults_file_is_a_usage_error(test, text) {
-        assert!(run.stderr.contains("line 2"), "{run:#?}");
-    }
+    let run = defaults_file_is_a_usage_error(test, text);
+    assert!(run.stderr.contains("line 2"), "{run:#?}");
 }
 
 #[test]
@@ -124,21 +108,22 @@ fn etrn_hosts_environment_wins_over_defaults_file() {
 }
 
 #[test]
-fn etrn_hosts_retries_a_server_that_comes_up_late() {
-    let servers = two_accepting_servers("127.0.0.3");
-    let late_addr = SocketAddr::from(([127, 0, 0, 4], servers[0].port()));
-    let late = thread::spawn(move || {
-        thread::sleep(Duration::from_secs(3));
-        TestServer::start_on(late_addr, etrn_script(&[("ETRN", "250 Queuing started")]))
-    });
+fn etrn_hosts_retries_a_server_that_is_not_ready_at_first() {
+    let accepting = etrn_script(&[("ETRN", "250 Queuing started")]);
+    let not_ready = [&[Step::NotReadyFor(1)], &accepting[..]].concat();
+    let servers = TestServer::start_same_port(vec![
+        ("127.0.0.1", accepting.clone()),
+        ("127.0.0.3", accepting),
+        ("127.0.0.4", not_ready),
+    ]);
     let hosts = "127.0.0.1:a.test 127.0.0.3:b.test 127.0.0.4:c.test";
     let run = with_hosts(&servers[0], &["--retry-for", "20"], hosts);
-    let late_server = late.join().expect("late server thread");
     assert_status(&run, 0);
     assert!(run.elapsed < Duration::from_secs(20), "{run:#?}");
     assert_eq!(servers[0].etrn_lines(), ["ETRN a.test"]);
     assert_eq!(servers[1].etrn_lines(), ["ETRN b.test"]);
-    assert_eq!(late_server.etrn_lines(), ["ETRN c.test"]);
+    assert_eq!(servers[2].connections(), 2, "{:?}", servers[2].log());
+    assert_eq!(servers[2].etrn_lines(), ["ETRN c.test"]);
     assert_stderr_any(&run, |l| l.contains("127.0.0.4") && l.contains("retrying"));
     assert_stderr_line(&run, &all_accepted("127.0.0.4", 1));
 }
@@ -320,7 +305,7 @@ fn etrn_hosts_does_not_retry_a_5xx_refusal() {
 #[test]
 fn etrn_hosts_bracketed_ipv6_group() {
     if !ipv6_loopback_available() {
-        eprintln!("etrn_hosts_bracketed_ipv6_group: skipped: [::1] cannot be bound here");
+        skip("bind [::1]");
         return;
     }
     let servers = two_accepting_servers("::1");

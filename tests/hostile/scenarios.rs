@@ -3,8 +3,6 @@
 //! fresh instance, with bounds on status, time, memory and output, and a
 //! check of what the server saw.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::runner::{Measured, measure};
@@ -293,24 +291,12 @@ fn check_etrn(name: &str, spec: &Spec, case: &EtrnCase) {
     (case.check)(&seen);
 }
 
-/// Runs etrn with `args` against `server`, noting when the server got the
-/// first ETRN.
+/// Runs etrn with `args` against `server`; also when the server logged
+/// the first ETRN.
 fn measure_noting_etrn(server: &TestServer, args: &[&str]) -> (Measured, Option<Instant>) {
-    let done = AtomicBool::new(false);
-    thread::scope(|s| {
-        let watcher = s.spawn(|| {
-            while !done.load(Ordering::SeqCst) {
-                if server.lines_now().iter().any(Line::is_etrn) {
-                    return Some(Instant::now());
-                }
-                thread::sleep(Duration::from_millis(5));
-            }
-            None
-        });
-        let m = measure("etrn", server, args);
-        done.store(true, Ordering::SeqCst);
-        (m, watcher.join().expect("watcher"))
-    })
+    let m = measure("etrn", server, args);
+    let first_etrn = server.lines().into_iter().find(Line::is_etrn);
+    (m, first_etrn.map(|l| l.at))
 }
 
 // --- checks ----------------------------------------------------------------

@@ -19,10 +19,42 @@ fn check_cached(home: &Path, target: &impl Target, args: &[&str]) -> Run {
     run_against("smtpdcheck", target, args, &[("XDG_CACHE_HOME", home)])
 }
 
+/// What [`probe_cached`] asks after its EXTRA arguments.
+const PROBE: [&str; 3] = ["--timeout", "1", "127.0.0.1"];
+
 /// `smtpdcheck --port PORT [EXTRA] --timeout 1 127.0.0.1`, cache in `home`.
 fn probe_cached(home: &Path, target: &impl Target, extra: &[&str]) -> Run {
-    let args = [extra, &["--timeout", "1", "127.0.0.1"]].concat();
-    check_cached(home, target, &args)
+    check_cached(home, target, &[extra, &PROBE].concat())
+}
+
+/// How root runs a program without root's capabilities (util-linux's
+/// setpriv: nothing in the bounding or inheritable set survives exec).
+const WITHOUT_CAPABILITIES: [&str; 3] = ["--bounding-set=-all", "--inh-caps=-all", "--"];
+
+/// [`probe_cached`], but as root smtpdcheck runs without root's
+/// capabilities, so file modes bind it as they bind any other user;
+/// `None` (skipped) where setpriv is missing.
+fn probe_cached_as_a_user(home: &Path, target: &impl Target, extra: &[&str]) -> Option<Run> {
+    if !running_as_root() {
+        return Some(probe_cached(home, target, extra));
+    }
+    let found = Command::new("setpriv").arg("--version").output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        skip("run smtpdcheck without root's capabilities (setpriv)");
+        return None;
+    }
+    let binary = smtpbox_bin();
+    let port = target.port().to_string();
+    let smtpdcheck = [path_arg(&binary), "smtpdcheck", "--port", &port];
+    let argv = [&WITHOUT_CAPABILITIES[..], &smtpdcheck, extra, &PROBE].concat();
+    let env = [("XDG_CACHE_HOME", path_arg(home))];
+    Some(run_program(
+        Path::new("setpriv"),
+        &argv,
+        &env,
+        None,
+        RUN_TIMEOUT,
+    ))
 }
 
 /// A cache file under `header` whose one entry says `target` was up just
@@ -35,6 +67,12 @@ fn fresh_up_entry(header: &str, target: &impl Target) -> String {
 fn write_private(path: &Path, text: &[u8]) {
     fs::write(path, text).expect("write");
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// Makes the directory `dir` with `mode`.
+fn mkdir_with_mode(dir: &Path, mode: u32) {
+    fs::create_dir(dir).expect("mkdir");
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 fn mode(path: &Path) -> u32 {
@@ -141,16 +179,40 @@ fn down_ttl_0_means_down_is_not_cached() {
     assert_eq!(server.connections(), 2);
 }
 
+/// Makes every entry of the cache under `home` `by` older, as if that
+/// much time had passed since smtpdcheck wrote it.
+fn age_cache(home: &Path, by: Duration) {
+    let file = cache_file(home);
+    let text = fs::read_to_string(&file).expect("cache file");
+    assert_cache_format(&text);
+    let mut lines = text.lines();
+    let mut aged = format!("{}\n", lines.next().expect("header"));
+    for entry in lines {
+        let (head, ms) = entry.rsplit_once(' ').expect("ADDR STATE MS");
+        let ms: u128 = ms.parse().expect("a time in ms");
+        aged.push_str(&format!("{head} {}\n", ms - by.as_millis()));
+    }
+    write_private(&file, aged.as_bytes());
+}
+
 #[test]
 fn up_ttl_expires() {
     let home = TempDir::new("cache-expiry");
     let server = greeting_server("220 ok");
-    let addr = server.addr();
-    let extra = ["--cache-ttl-up", "1"];
+    let extra = ["-v", "--cache-ttl-up", "2"];
     assert_up(&probe_cached(&home, &server, &extra), "127.0.0.1");
-    drop(server);
-    thread::sleep(Duration::from_millis(1200));
-    down(&probe_cached(&home, &addr, &extra));
+    // A second old, within the TTL: the cached answer, the server not asked.
+    age_cache(&home, Duration::from_secs(1));
+    let cached = probe_cached(&home, &server, &extra);
+    assert_up(&cached, "127.0.0.1");
+    assert!(cached.stderr.contains("cached"), "{cached:?}");
+    assert_eq!(server.connections_settled(), 1);
+    // Two and a half seconds old, past the TTL: the server is asked again.
+    age_cache(&home, Duration::from_millis(1500));
+    let asked = probe_cached(&home, &server, &extra);
+    assert_up(&asked, "127.0.0.1");
+    assert!(!asked.stderr.contains("cached"), "{asked:?}");
+    assert_eq!(server.connections(), 2);
 }
 
 #[test]
@@ -211,9 +273,7 @@ fn planted_cache_files_are_trusted_only_when_ours() {
         std::os::unix::fs::symlink(home.join("elsewhere"), file).expect("symlink");
         Some(entry.to_owned())
     }));
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: only root can give a file to another user");
+    if !root_or_skip("give a file to another user") {
         return;
     }
     down(&planted("cache-owner", |file, _, entry| {
@@ -239,26 +299,27 @@ fn cache_file_that_is_a_fifo_does_not_block() {
 
 /// Whatever the test made of `$XDG_CACHE_HOME/smtpbox`, the answers are
 /// unchanged: up for an up server (with `-v` if `verbose`), down for a
-/// refused port.
+/// refused port. smtpdcheck runs as a user would (root's capabilities
+/// would let it write where the modes say no).
 fn answers_unchanged_with(home: &TempDir, verbose: bool) {
     let server = greeting_server("220 ok");
     let extra: &[&str] = if verbose { &["-v"] } else { &[] };
-    assert_up(&probe_cached(home, &server, extra), "127.0.0.1");
-    down(&probe_cached(home, &refused_addr(), &[]));
+    let Some(up) = probe_cached_as_a_user(home, &server, extra) else {
+        return;
+    };
+    assert_up(&up, "127.0.0.1");
+    let refused = refused_addr();
+    down(&probe_cached_as_a_user(home, &refused, &[]).expect("setpriv ran before"));
 }
 
 #[test]
 fn unwritable_cache_dir_does_not_change_the_answer() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        eprintln!("SKIPPED: root ignores directory modes");
-        return;
-    }
     let home = TempDir::new("cache-ro");
     let dir = home.join("smtpbox");
-    fs::create_dir(&dir).expect("mkdir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).expect("chmod");
+    mkdir_with_mode(&dir, 0o500);
     answers_unchanged_with(&home, false);
+    let written: Vec<_> = fs::read_dir(&dir).expect("read the dir").collect();
+    assert!(written.is_empty(), "written in a 0500 dir: {written:?}");
 }
 
 #[test]
@@ -275,8 +336,7 @@ fn cache_dir_that_is_a_file_does_not_change_the_answer() {
 fn cache_dir_open_to_others_is_not_written() {
     let home = TempDir::new("cache-open");
     let dir = home.join("smtpbox");
-    fs::create_dir(&dir).expect("mkdir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+    mkdir_with_mode(&dir, 0o777);
     let server = greeting_server("220 ok");
     assert_up(&probe_cached(&home, &server, &[]), "127.0.0.1");
     assert!(!dir.join("smtpdcheck").exists(), "no cache in a shared dir");

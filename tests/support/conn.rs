@@ -96,6 +96,8 @@ impl Conn<TcpStream> {
                 set_linger_zero(&self.stream);
                 Flow::Done
             }
+            Step::NotReadyFor(n) if self.number <= *n => self.step(&Step::Reset),
+            Step::NotReadyFor(_) => Flow::Continue,
             Step::Reply { expect, reply } => match self.expect(expect) {
                 Flow::Continue => self.write(&crlf_lines(reply)),
                 Flow::Done => Flow::Done,

@@ -304,7 +304,7 @@ impl DnsServer {
         match Self::start(zone) {
             Ok(server) => Some(server),
             Err(e) => {
-                eprintln!("SKIPPED: cannot serve DNS on a loopback port 53 here: {e}");
+                super::skip(format_args!("serve DNS on a loopback port 53 ({e})"));
                 None
             }
         }
@@ -469,7 +469,7 @@ pub fn run_in_namespace(
         .stderr(Stdio::null())
         .status();
     if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: cannot {what} here");
+        super::skip(what);
         return None;
     }
     let script = format!("{setup} && exec \"$0\" \"$@\"");

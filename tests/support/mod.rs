@@ -27,6 +27,7 @@ pub mod plugin;
 pub mod run;
 pub mod script;
 pub mod server;
+pub mod skip;
 pub mod starttls;
 pub mod tls;
 
@@ -36,6 +37,7 @@ pub use plugin::*;
 pub use run::*;
 pub use script::*;
 pub use server::*;
+pub use skip::*;
 pub use starttls::*;
 pub use tls::{Leaf, Pki};
 

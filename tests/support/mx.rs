@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, TcpListener};
 
 use super::script::{Step, line, serve};
-use super::server::TestServer;
+use super::server::{HeldPort, TestServer};
 
 /// A server on 127.0.0.1 playing `script`.
 pub fn script_server(script: Vec<Step>) -> TestServer {
@@ -23,27 +23,42 @@ pub fn greeting_server(greeting: &str) -> TestServer {
     script_server(vec![line(greeting)])
 }
 
-/// A server on [::1] playing `script`; `None`, saying the test is skipped,
-/// where IPv6 is off (as in some containers).
+/// A server on [::1] playing `script`; `None` (the test is skipped, see
+/// [`skip`](super::skip)) where IPv6 is off (as in some containers).
 pub fn ipv6_server(script: Vec<Step>) -> Option<TestServer> {
     if !super::ipv6_loopback_available() {
-        eprintln!("SKIPPED: [::1] cannot be bound here");
+        super::skip("bind [::1]");
         return None;
     }
     Some(TestServer::start("[::1]:0", script))
 }
 
-/// Servers on one port on several 127.0.0.x addresses; `None` (and a note
-/// on stderr) when those addresses cannot be bound here.
+/// Servers on one port on several 127.0.0.x addresses; `None` (the test
+/// is skipped, see [`skip`](super::skip)) when those addresses cannot be
+/// bound here.
 pub fn same_port_or_skip(specs: Vec<(&str, Vec<Step>)>) -> Option<Vec<TestServer>> {
-    for (ip, _) in &specs {
+    same_port_refusing_or_skip(specs, &[]).map(|(servers, _)| servers)
+}
+
+/// [`same_port_or_skip`], and that port held on each of the `refused`
+/// addresses, where a host must be down: refused as long as the holds
+/// live, whatever other tests bind meanwhile.
+pub fn same_port_refusing_or_skip(
+    specs: Vec<(&str, Vec<Step>)>,
+    refused: &[&str],
+) -> Option<(Vec<TestServer>, Vec<HeldPort>)> {
+    let ips = specs
+        .iter()
+        .map(|(ip, _)| *ip)
+        .chain(refused.iter().copied());
+    for ip in ips {
         let addr: SocketAddr = format!("{ip}:0").parse().expect("literal");
         if TcpListener::bind(addr).is_err() {
-            eprintln!("SKIPPED: cannot bind {ip} here");
+            super::skip(format_args!("bind {ip}"));
             return None;
         }
     }
-    Some(TestServer::start_same_port(specs))
+    Some(TestServer::start_same_port_refusing(specs, refused))
 }
 
 /// The EHLO reply of a server that offers ETRN (and not STARTTLS).

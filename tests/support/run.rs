@@ -84,10 +84,16 @@ pub fn run_link(link_path: &Path, args: &[&str]) -> Run {
     run_program(link_path, args, &[], None, RUN_TIMEOUT)
 }
 
+/// Variables the applets read that the test runner's own environment must
+/// not decide (a developer's ETRN_HOSTS would win over a defaults file;
+/// cargo run under systemd has a JOURNAL_STREAM): never passed on, though
+/// `env` may set them.
+const NOT_INHERITED: [&str; 2] = ["ETRN_HOSTS", "JOURNAL_STREAM"];
+
 /// The general runner. `stdin`: `None` = /dev/null, `Some(bytes)` = a pipe
 /// fed those bytes then closed. Captures output; kills the child after
 /// `timeout`. Sets `XDG_CACHE_HOME` to a fresh directory (removed after the
-/// run) unless `env` sets it.
+/// run) unless `env` sets it; leaves out [`NOT_INHERITED`].
 pub fn run_program(
     program: &Path,
     args: &[&str],
@@ -106,6 +112,9 @@ pub fn run_program(
         (!env.iter().any(|(k, _)| *k == "XDG_CACHE_HOME")).then(|| TempDir::new("xdg-cache"));
     if let Some(dir) = &own_cache {
         cmd.env("XDG_CACHE_HOME", dir.path());
+    }
+    for name in NOT_INHERITED {
+        cmd.env_remove(name);
     }
     cmd.envs(env.iter().copied());
 

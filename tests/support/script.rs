@@ -29,6 +29,11 @@ pub enum Step {
     Close,
     /// Close with a TCP RST (SO_LINGER 0) and end the script.
     Reset,
+    /// On the first `n` connections, [`Step::Reset`] at once; later
+    /// connections go on with the script. A service that is not ready yet
+    /// (a client must retry), where each attempt is an observable accepted
+    /// connection: unlike a closed port, whose refusals nobody sees.
+    NotReadyFor(usize),
     /// `Expect(expect)` followed by sending `reply`; `reply` may hold several
     /// lines separated by `'\n'`, each is sent with CRLF. An empty reply
     /// sends nothing.

@@ -1,13 +1,15 @@
 //! The loopback test server: it accepts connections, serves each on its own
 //! thread (a [`Step`] script here, the STARTTLS dialogue in `starttls.rs`),
 //! logs every client line, and stops within about a second when dropped or
-//! when its lifetime ends. Also the plain-socket helpers (free and refused
-//! ports, a listener that never accepts).
+//! when its lifetime ends. Also the plain-socket helpers (a refused port,
+//! a listener that never accepts).
 
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::mem::size_of;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -16,12 +18,14 @@ use super::script::{Step, starts_with_ci};
 use super::{IDLE, SERVER_LIFETIME};
 
 /// One client line a server logged (or a `*EVENT` of the STARTTLS server),
-/// with its connection number (from 1) and whether it came over TLS.
+/// with its connection number (from 1), whether it came over TLS, and
+/// when it was logged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     pub conn: usize,
     pub tls: bool,
     pub text: String,
+    pub at: Instant,
 }
 
 impl Line {
@@ -54,6 +58,8 @@ pub(super) struct Shared {
     accepted: AtomicUsize,
     /// Connections whose thread has not finished yet.
     active: AtomicUsize,
+    /// Times the accept loop found no connection waiting.
+    empty_polls: AtomicUsize,
     /// Every logged line, in arrival order across connections.
     log: Mutex<Vec<Line>>,
 }
@@ -64,8 +70,13 @@ impl Shared {
     }
 
     pub(super) fn record(&self, conn: usize, tls: bool, text: &str) {
-        let text = text.to_owned();
-        self.log().push(Line { conn, tls, text });
+        let (text, at) = (text.to_owned(), Instant::now());
+        self.log().push(Line {
+            conn,
+            tls,
+            text,
+            at,
+        });
     }
 
     fn log(&self) -> MutexGuard<'_, Vec<Line>> {
@@ -116,29 +127,53 @@ impl TestServer {
     }
 
     /// Starts one server per `(ip, script)` on a single shared port (e.g. to
-    /// put several "MX hosts" on 127.0.0.2, 127.0.0.3 ...). Retries with a
-    /// new port if one is taken. Returned in the same order.
+    /// put several "MX hosts" on 127.0.0.2, 127.0.0.3 ...): the first binds
+    /// a port the kernel picks, the others that port; all over again if one
+    /// of them finds it taken. Returned in the same order.
     pub fn start_same_port(specs: Vec<(&str, Vec<Step>)>) -> Vec<TestServer> {
+        Self::start_same_port_refusing(specs, &[]).0
+    }
+
+    /// [`start_same_port`](Self::start_same_port), and that port held
+    /// ([`HeldPort`]) on each IPv4 address of `refused`, so connecting there
+    /// is refused for as long as the holds live.
+    pub fn start_same_port_refusing(
+        specs: Vec<(&str, Vec<Step>)>,
+        refused: &[&str],
+    ) -> (Vec<TestServer>, Vec<HeldPort>) {
         let ips: Vec<IpAddr> = specs.iter().map(|(ip, _)| parse_loopback_ip(ip)).collect();
+        let refused: Vec<Ipv4Addr> = refused.iter().map(|ip| parse_loopback_v4(ip)).collect();
         let mut last_err = None;
         for _attempt in 0..20 {
-            let port = free_port();
-            let mut servers = Vec::new();
-            for (ip, (_, script)) in ips.iter().zip(&specs) {
-                match Self::try_start_on(SocketAddr::new(*ip, port), script.clone()) {
-                    Ok(s) => servers.push(s),
-                    Err(e) => {
-                        last_err = Some(e);
-                        break;
-                    }
-                }
+            match Self::try_same_port(&ips, &specs, &refused) {
+                Ok(started) => return started,
+                // Whatever was started is dropped (and stopped) here.
+                Err(e) => last_err = Some(e),
             }
-            if servers.len() == specs.len() {
-                return servers;
-            }
-            // Partial success: `servers` is dropped (and stopped) here.
         }
         panic!("cannot start servers on one shared port: {last_err:?}");
+    }
+
+    /// One attempt of [`start_same_port_refusing`](Self::start_same_port_refusing).
+    fn try_same_port(
+        ips: &[IpAddr],
+        specs: &[(&str, Vec<Step>)],
+        refused: &[Ipv4Addr],
+    ) -> io::Result<(Vec<TestServer>, Vec<HeldPort>)> {
+        let mut port = 0;
+        let mut servers = Vec::new();
+        for (ip, (_, script)) in ips.iter().zip(specs) {
+            let server = Self::try_start_on(SocketAddr::new(*ip, port), script.clone())?;
+            port = server.port();
+            servers.push(server);
+        }
+        let mut held = Vec::new();
+        for ip in refused {
+            let hold = HeldPort::hold(*ip, port)?;
+            port = hold.addr().port();
+            held.push(hold);
+        }
+        Ok((servers, held))
     }
 
     /// Binds `addr` and serves every connection with `handler` until the
@@ -158,6 +193,7 @@ impl TestServer {
             deadline: Instant::now() + lifetime,
             accepted: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
+            empty_polls: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
         });
         let thread_shared = Arc::clone(&shared);
@@ -246,6 +282,22 @@ impl TestServer {
         self.shared.accepted.load(Ordering::SeqCst)
     }
 
+    /// The connections accepted once every connection that was already
+    /// waiting to be accepted has been (after the client has exited, say):
+    /// the accept loop has found nothing waiting since this call. Fails the
+    /// test if the accept loop does not get there within [`IDLE`].
+    pub fn connections_settled(&self) -> usize {
+        let shared = &self.shared;
+        let seen = shared.empty_polls.load(Ordering::SeqCst);
+        // The first empty poll counted after `seen` may have begun before
+        // this call; the second began after it.
+        let settled = wait_until(IDLE, || {
+            !shared.alive() || shared.empty_polls.load(Ordering::SeqCst) >= seen + 2
+        });
+        assert!(settled, "the accept loop is stuck: {:?}", self.log());
+        self.connections()
+    }
+
     /// Waits until at least `n` connections were accepted.
     pub fn wait_connections(&self, n: usize, timeout: Duration) -> bool {
         wait_until(timeout, || self.connections() >= n)
@@ -296,8 +348,12 @@ fn accept_loop(listener: TcpListener, handler: Arc<Handler>, shared: Arc<Shared>
                     }
                 }));
             }
-            // WouldBlock: nothing pending. Other errors (e.g. EMFILE or an
-            // aborted handshake) are transient for our purposes.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                shared.empty_polls.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(10));
+            }
+            // Other errors (e.g. EMFILE or an aborted handshake) are
+            // transient for our purposes.
             Err(_) => thread::sleep(Duration::from_millis(10)),
         }
     }
@@ -314,8 +370,9 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Polls until `cond` holds or `timeout` passes.
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+/// Polls (every 10 ms) until `cond` holds or `timeout` passes; whether it
+/// held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
     loop {
         if cond() {
@@ -358,6 +415,13 @@ fn parse_loopback_ip(ip: &str) -> IpAddr {
     ip
 }
 
+fn parse_loopback_v4(ip: &str) -> Ipv4Addr {
+    match parse_loopback_ip(ip) {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(_) => panic!("{ip}: a port is held only on IPv4 loopback"),
+    }
+}
+
 fn assert_loopback(ip: IpAddr) {
     let ok = match ip {
         IpAddr::V4(v4) => v4.octets()[0] == 127,
@@ -369,15 +433,73 @@ fn assert_loopback(ip: IpAddr) {
     );
 }
 
-/// A port that is free on 127.0.0.1 right now (bind :0, read, release).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr").port()
+/// A port held on one IPv4 loopback address by a socket that is bound but
+/// not listening: connecting there is refused as to a closed port, but no
+/// other socket can bind that address and port meanwhile (ours does not
+/// set SO_REUSEADDR), nor take it as the source port of a connection, so
+/// it stays refused while this lives. (A port found free and released, by
+/// contrast, could be taken by another test at once.)
+pub struct HeldPort {
+    _socket: OwnedFd,
+    addr: SocketAddr,
 }
 
-/// A loopback address where nothing listens, so connecting is refused.
+impl HeldPort {
+    /// Holds `ip:port` (port 0: one the kernel picks).
+    pub fn hold(ip: Ipv4Addr, port: u16) -> io::Result<HeldPort> {
+        assert_loopback(IpAddr::V4(ip));
+        // SAFETY: socket(2) has no preconditions; the result is checked.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(ip).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let raw = (&raw mut sin).cast::<libc::sockaddr>();
+        // SAFETY: `raw` points to a sockaddr_in of `len` bytes, read by
+        // bind and written by getsockname.
+        let bound =
+            unsafe { libc::bind(fd, raw, len) == 0 && libc::getsockname(fd, raw, &mut len) == 0 };
+        if !bound {
+            return Err(io::Error::last_os_error());
+        }
+        let addr = SocketAddr::from((ip, u16::from_be(sin.sin_port)));
+        Ok(HeldPort {
+            _socket: socket,
+            addr,
+        })
+    }
+
+    /// The held (refused) address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// An address on 127.0.0.1 where connecting is refused, the same for the
+/// whole test process, which holds it ([`HeldPort`]) to the end.
 pub fn refused_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
+    static HELD: OnceLock<HeldPort> = OnceLock::new();
+    let held = HELD.get_or_init(|| {
+        HeldPort::hold(Ipv4Addr::LOCALHOST, 0)
+            .unwrap_or_else(|e| panic!("hold a port on 127.0.0.1: {e}"))
+    });
+    held.addr()
+}
+
+/// The port of [`refused_addr`] (for a test that has no server to point
+/// an applet at).
+pub fn free_port() -> u16 {
+    refused_addr().port()
 }
 
 /// A listener that is never accepted: the kernel completes the handshake
