@@ -238,6 +238,8 @@ fn an_idle_peer_is_waited_for_and_answered() {
         action + &empty
     };
     assert_eq!(answer("protocol_state=MAIL\n\n"), DUNNO);
+    // The pause is what is tested, not a wait for anything: a peer idle
+    // for a while between requests is still served.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(answer("protocol_state=END-OF-MESSAGE\n\n"), DUNNO);
     drop(input); // EOF: the service ends
