@@ -199,7 +199,6 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
         return serve_filter(&cli, reporter);
     }
     if cli.sendmail_socketmap {
-        reporter.use_syslog();
         return serve_socketmap(&cli, reporter);
     }
     let status = match &cli.mx {
@@ -358,9 +357,15 @@ fn serve_filter(cli: &Cli, reporter: &Reporter) -> AppletResult {
 
 /// `--sendmail-socketmap`: serves until its socket fails.
 #[inline(never)]
-fn serve_socketmap(cli: &Cli, reporter: &Reporter) -> AppletResult {
+fn serve_socketmap(cli: &Cli, reporter: &mut Reporter) -> AppletResult {
+    let socketmap_error =
+        |err| AppletError::new(exit::USAGE, format_args!("--sendmail-socketmap: {err}"));
+    let socket = socketmap_service::given_socket().map_err(socketmap_error)?;
     let engine = Rc::new(Engine::new(cli.engine_settings(None)?, open_cache(cli)));
-    block_on_local(socketmap_service::serve(engine, reporter))
+    // Started: from here on, lines go to syslog (under inetd, stderr is
+    // the connection).
+    reporter.use_syslog();
+    block_on_local(socketmap_service::serve(engine, socket, reporter))
         .map_err(|err| runtime_error(&err))?
         .map_err(|err| {
             AppletError::new(exit::USAGE, format_args!("--sendmail-socketmap: {err}"))

@@ -35,25 +35,31 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// How much is read from a connection at once.
 const READ_CHUNK: usize = 4096;
 
-/// Where the connections come from.
-enum Socket {
-    /// A listening UNIX socket.
-    Unix(tokio::net::UnixListener),
-    /// A listening TCP socket (sendmail's `inet:PORT@HOST` maps).
-    Tcp(tokio::net::TcpListener),
+/// Where the connections come from ([`given_socket`]).
+pub enum Socket {
+    /// A listening socket.
+    Listening(OwnedFd),
     /// stdin/stdout are one connection already.
     Connected,
 }
 
-/// Serves until the listening socket fails (or the one connection ends);
-/// `Err` when no socket was given.
-pub async fn serve(engine: Rc<Engine>, reporter: &Reporter) -> io::Result<()> {
-    let socket = given_socket()?;
-    if let Socket::Connected = socket {
-        let (input, output) = standard_streams()?;
-        connection(&engine, tokio::io::join(input, output), reporter).await;
-        return Ok(());
-    }
+/// A listening socket on the runtime.
+enum Listener {
+    Unix(tokio::net::UnixListener),
+    /// sendmail's `inet:PORT@HOST` maps.
+    Tcp(tokio::net::TcpListener),
+}
+
+/// Serves until the listening socket fails (or the one connection ends).
+pub async fn serve(engine: Rc<Engine>, socket: Socket, reporter: &Reporter) -> io::Result<()> {
+    let socket = match socket {
+        Socket::Listening(fd) => listening(fd)?,
+        Socket::Connected => {
+            let (input, output) = standard_streams()?;
+            connection(&engine, tokio::io::join(input, output), reporter).await;
+            return Ok(());
+        }
+    };
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -84,11 +90,10 @@ type Stream = Box<dyn AsyncStream>;
 trait AsyncStream: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> AsyncStream for T {}
 
-async fn accept(socket: &Socket) -> io::Result<Stream> {
-    match socket {
-        Socket::Unix(listener) => Ok(Box::new(listener.accept().await?.0)),
-        Socket::Tcp(listener) => Ok(Box::new(listener.accept().await?.0)),
-        Socket::Connected => std::future::pending().await,
+async fn accept(listener: &Listener) -> io::Result<Stream> {
+    match listener {
+        Listener::Unix(listener) => Ok(Box::new(listener.accept().await?.0)),
+        Listener::Tcp(listener) => Ok(Box::new(listener.accept().await?.0)),
     }
 }
 
@@ -178,10 +183,11 @@ async fn answer(engine: &Engine, request: &Request<'_>, reporter: &Reporter) -> 
     }
 }
 
-/// The socket to serve: systemd's, else stdin.
-fn given_socket() -> io::Result<Socket> {
+/// The socket to serve: systemd's, else stdin; `Err` when there is none
+/// (checked before the service starts, so it is said on stderr).
+pub fn given_socket() -> io::Result<Socket> {
     if let Some(fd) = systemd_socket() {
-        return listening(fd);
+        return Ok(Socket::Listening(fd));
     }
     // SAFETY: fd 0 is kept open by main for the whole run.
     let stdin = unsafe { BorrowedFd::borrow_raw(0) };
@@ -193,7 +199,7 @@ fn given_socket() -> io::Result<Socket> {
     if !accepts_connections(stdin) {
         return Ok(Socket::Connected);
     }
-    listening(stdin.try_clone_to_owned()?)
+    Ok(Socket::Listening(stdin.try_clone_to_owned()?))
 }
 
 /// sd_listen_fds(3): the first socket systemd passed to this process.
@@ -214,15 +220,15 @@ fn systemd_socket() -> Option<OwnedFd> {
 }
 
 /// A listening socket on the runtime, UNIX or TCP by its family.
-fn listening(fd: OwnedFd) -> io::Result<Socket> {
+fn listening(fd: OwnedFd) -> io::Result<Listener> {
     if socket_option(fd.as_raw_fd(), libc::SO_DOMAIN) == Some(libc::AF_UNIX) {
         let listener = std::os::unix::net::UnixListener::from(fd);
         listener.set_nonblocking(true)?;
-        return tokio::net::UnixListener::from_std(listener).map(Socket::Unix);
+        return tokio::net::UnixListener::from_std(listener).map(Listener::Unix);
     }
     let listener = std::net::TcpListener::from(fd);
     listener.set_nonblocking(true)?;
-    tokio::net::TcpListener::from_std(listener).map(Socket::Tcp)
+    tokio::net::TcpListener::from_std(listener).map(Listener::Tcp)
 }
 
 fn is_socket(fd: BorrowedFd<'_>) -> bool {

@@ -23,6 +23,7 @@ mod answers;
 mod errors;
 mod policy;
 mod selftest;
+mod socketmap;
 mod this_host;
 
 use std::time::Duration;

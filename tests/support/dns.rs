@@ -20,7 +20,7 @@ use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -32,7 +32,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::conn::Conn;
 use super::files::TempDir;
-use super::run::{Run, run_program};
+use super::run::{NOT_INHERITED, Run, run_program};
 use super::server::{TestServer, join_bounded};
 use super::{EXPECT_TIMEOUT, POLL, SERVER_LIFETIME};
 
@@ -461,6 +461,14 @@ pub fn run_in_namespace(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
+    let all = namespace_argv(setup, what, argv)?;
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
+}
+
+/// The `unshare` arguments that run `argv` after `setup` in a private
+/// mount namespace; `None` (skipped) when `setup` cannot run there.
+fn namespace_argv(setup: &str, what: &str, argv: &[&str]) -> Option<Vec<String>> {
     let unshare = ["-m", "--propagation", "private", "sh", "-c"];
     let probe = Command::new("unshare")
         .args(unshare)
@@ -474,7 +482,7 @@ pub fn run_in_namespace(
     }
     let script = format!("{setup} && exec \"$0\" \"$@\"");
     let all = [&unshare[..], &[script.as_str()], argv].concat();
-    Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
+    Some(all.into_iter().map(str::to_owned).collect())
 }
 
 /// The shell command that writes each `(name, text)` into `dir` and
@@ -502,6 +510,16 @@ pub fn run_with_resolver(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
+    let (_etc, setup) = resolver_setup(resolv_conf);
+    run_in_namespace(&setup, RESOLVER_SETUP, argv, stdin, timeout)
+}
+
+/// What [`resolver_setup`] does, for a skip.
+const RESOLVER_SETUP: &str = "bind-mount a private /etc/resolv.conf";
+
+/// The private /etc files of [`run_with_resolver`] (kept while the
+/// directory lives) and the shell command that mounts them.
+fn resolver_setup(resolv_conf: &str) -> (TempDir, String) {
     let dir = TempDir::new("etc");
     let files = [
         ("hosts", LOCALHOST_ONLY),
@@ -520,6 +538,52 @@ pub fn run_with_resolver(
     }
     let hide_nscd = "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }";
     let setup = format!("{} && {hide_nscd}", private_etc(&dir, &files));
-    let what = "bind-mount a private /etc/resolv.conf";
-    run_in_namespace(&setup, what, argv, stdin, timeout)
+    (dir, setup)
+}
+
+/// A long-lived applet (a service) in the namespace of
+/// [`run_with_resolver`], its stdout and stderr piped; killed when
+/// dropped.
+pub struct Service {
+    pub child: Child,
+    _etc: TempDir,
+    _cache: TempDir,
+}
+
+impl Service {
+    /// Starts `argv` with `stdin`; `None` (skipped) where the namespace
+    /// cannot be made.
+    pub fn start(resolv_conf: &str, argv: &[&str], stdin: Stdio) -> Option<Service> {
+        let (etc, setup) = resolver_setup(resolv_conf);
+        let all = namespace_argv(&setup, RESOLVER_SETUP, argv)?;
+        let cache = TempDir::new("xdg-cache");
+        let mut command = Command::new("unshare");
+        command
+            .args(&all)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("XDG_CACHE_HOME", cache.path());
+        for name in NOT_INHERITED {
+            command.env_remove(name);
+        }
+        let child = command.spawn().expect("start the service");
+        Some(Service {
+            child,
+            _etc: etc,
+            _cache: cache,
+        })
+    }
+
+    /// Whether it still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

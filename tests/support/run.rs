@@ -88,7 +88,7 @@ pub fn run_link(link_path: &Path, args: &[&str]) -> Run {
 /// not decide (a developer's ETRN_HOSTS would win over a defaults file;
 /// cargo run under systemd has a JOURNAL_STREAM): never passed on, though
 /// `env` may set them.
-const NOT_INHERITED: [&str; 2] = ["ETRN_HOSTS", "JOURNAL_STREAM"];
+pub const NOT_INHERITED: [&str; 2] = ["ETRN_HOSTS", "JOURNAL_STREAM"];
 
 /// The general runner. `stdin`: `None` = /dev/null, `Some(bytes)` = a pipe
 /// fed those bytes then closed. Captures output; kills the child after
