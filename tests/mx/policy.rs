@@ -49,16 +49,6 @@ fn policy(dns: &DnsServer, port: &str, extra: &[&str], requests: &[u8]) -> Optio
     run_with_resolver(&resolv_conf, &argv, Some(requests), RUN_LIMIT)
 }
 
-/// The zone of most cases: d.test's MX 10 on 127.0.0.2, MX 20 this host.
-fn backup_zone() -> Zone {
-    Zone::new()
-        .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
-        .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.1")
-        .mx("null.test", 0, ".")
-        .behave("nx.test", Behaviour::NxDomain)
-        .behave("silent.test", Behaviour::Silent)
-}
-
 /// The service fed `requests` while the primary of [`backup_zone`]
 /// (127.0.0.2) plays `primary`; checks the answers are `expected`, that
 /// stderr stays empty, and the exit status 0 at the end of input.

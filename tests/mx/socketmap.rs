@@ -14,16 +14,6 @@ use crate::support::dns::*;
 use crate::support::*;
 use crate::*;
 
-/// The zone: d.test's MX 10 on 127.0.0.2, MX 20 this host.
-fn zone() -> Zone {
-    Zone::new()
-        .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
-        .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.1")
-        .mx("null.test", 0, ".")
-        .behave("nx.test", Behaviour::NxDomain)
-        .behave("silent.test", Behaviour::Silent)
-}
-
 /// A running service, the socket it serves, and the primary's server.
 struct Running {
     service: Service,
@@ -37,7 +27,7 @@ struct Running {
 /// `primary`; `None` when it cannot run here (skipped).
 fn start(primary: Vec<Step>) -> Option<Running> {
     let servers = same_port_or_skip(vec![("127.0.0.2", primary)])?;
-    let dns = DnsServer::start_or_skip(zone())?;
+    let dns = DnsServer::start_or_skip(backup_zone())?;
     let dir = TempDir::new("socketmap");
     let socket = dir.join("socketmap");
     let listener = UnixListener::bind(&socket).expect("bind the socket");
