@@ -7,6 +7,12 @@
 //! same prio are its peers and do not count either. A server that counts is
 //! reported only when every counting server before it is known to be down;
 //! an up server first in order ends the run at once.
+//!
+//! A service deciding for a recipient's domain also requires the stop
+//! server to be in the list ([`Board::require_stop`]): when this host is
+//! no MX of the domain, no server is "more preferred" than it, and mail
+//! it relays (or receives as another domain's final host) must never be
+//! deferred because that domain's own MX is up.
 
 /// Whether a server matches `--stop`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +57,8 @@ pub struct Board {
     prios: Vec<Option<u16>>,
     stop: Vec<StopMatch>,
     availability: Vec<Availability>,
+    /// Only a list that holds the stop server has a server to report.
+    stop_required: bool,
 }
 
 impl Board {
@@ -66,7 +74,15 @@ impl Board {
             stop: vec![initial; prios.len()],
             availability: vec![Availability::Unknown; prios.len()],
             prios,
+            stop_required: false,
         }
+    }
+
+    /// From now on a server is reported only once a server after it is
+    /// known to match the stop; a list without the stop server has none
+    /// available.
+    pub fn require_stop(&mut self) {
+        self.stop_required = true;
     }
 
     pub fn set_stop_match(&mut self, index: usize, matches: StopMatch) {
@@ -101,19 +117,37 @@ impl Board {
 
     /// The answer, once it is determined.
     pub fn decide(&self) -> Option<Verdict> {
+        if self.stop_required && self.stop.iter().all(|m| *m == StopMatch::No) {
+            return Some(Verdict::NoneAvailable); // no probe needed
+        }
         for index in 0..self.prios.len() {
             match self.counts(index) {
                 Counts::Unknown => return None,
                 Counts::Stop => return Some(Verdict::NoneAvailable),
                 Counts::Peer => continue,
                 Counts::Yes => match self.availability[index] {
-                    Availability::Up => return Some(Verdict::Available(index)),
+                    Availability::Up => return self.available(index),
                     Availability::Down => continue,
                     Availability::Unknown => return None,
                 },
             }
         }
         Some(Verdict::NoneAvailable)
+    }
+
+    /// The answer when the server at `index` counts and is up.
+    fn available(&self, index: usize) -> Option<Verdict> {
+        if !self.stop_required {
+            return Some(Verdict::Available(index));
+        }
+        let after = &self.stop[index + 1..];
+        if after.contains(&StopMatch::Yes) {
+            Some(Verdict::Available(index))
+        } else if after.contains(&StopMatch::Unknown) {
+            None
+        } else {
+            Some(Verdict::NoneAvailable)
+        }
     }
 
     /// Called in list order, so every server before `index` matches `No`.
@@ -228,6 +262,27 @@ mod tests {
         let mut b = Board::new(vec![Some(10), Some(20)], true);
         b.set_stop_match(0, No);
         b.set_availability(0, Up);
+        assert_eq!(b.decide(), Some(Verdict::Available(0)));
+    }
+
+    #[test]
+    fn a_required_stop_must_be_in_the_list() {
+        let prios = [Some(10), Some(20)];
+        let mut b = board(&prios, &[No, StopMatch::Unknown], &[Up, Down]);
+        b.require_stop();
+        assert_eq!(b.decide(), None, "this host may still be MX 20");
+        b.set_stop_match(1, Yes);
+        assert_eq!(b.decide(), Some(Verdict::Available(0)));
+        b.set_stop_match(1, No);
+        assert_eq!(b.decide(), Some(Verdict::NoneAvailable), "no MX of it");
+        // known before any probe
+        let mut b = Board::new(prios.to_vec(), true);
+        b.require_stop();
+        b.set_stop_match(0, No);
+        b.set_stop_match(1, No);
+        assert_eq!(b.decide(), Some(Verdict::NoneAvailable));
+        // without the requirement, the same list reports the up server
+        let b = board(&prios, &[No, No], &[Up, Down]);
         assert_eq!(b.decide(), Some(Verdict::Available(0)));
     }
 

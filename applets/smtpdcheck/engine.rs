@@ -467,6 +467,7 @@ mod tests {
             probe: ProbeSettings {
                 port: 25,
                 timeout: Some(Duration::from_secs(1)),
+                stop_required: true,
             },
             stop: stop.map(|s| HostName::parse(s).expect("a name")),
             cache_path: None,

@@ -167,19 +167,36 @@ impl Cli {
         self.cache_ttl_up.unwrap_or(Seconds(cache::DEFAULT_TTL_UP))
     }
 
+    /// The engine of a one-shot run; `mx_file` for `--mx`.
+    fn engine(&self, mx_file: Option<PathBuf>) -> Result<Engine, AppletError> {
+        self.engine_with(mx_file, false)
+    }
+
+    /// The engine of a service: MX answers in memory only, and a
+    /// recipient's domain deferred only when this host is one of its MX
+    /// hosts (the stop is in the list).
+    fn service_engine(&self) -> Result<Engine, AppletError> {
+        self.engine_with(None, true)
+    }
+
     /// What the engine needs: how each server is probed (`--port`,
-    /// `--timeout`), `--stop`, the result cache file and, for `--mx`,
-    /// the MX file.
-    fn engine_settings(&self, mx_file: Option<PathBuf>) -> Result<EngineSettings, AppletError> {
-        Ok(EngineSettings {
+    /// `--timeout`), `--stop`, the result cache as the file holds it.
+    fn engine_with(
+        &self,
+        mx_file: Option<PathBuf>,
+        stop_required: bool,
+    ) -> Result<Engine, AppletError> {
+        let settings = EngineSettings {
             probe: ProbeSettings {
                 port: self.port(),
                 timeout: self.timeout().limit(),
+                stop_required,
             },
             stop: stop_host(self)?,
             cache_path: cache_path(self),
             mx_file,
-        })
+        };
+        Ok(Engine::new(settings, open_cache(self)))
     }
 }
 
@@ -204,7 +221,7 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let status = match &cli.mx {
         None => {
             let (servers, stop) = arguments(&cli)?;
-            let engine = Engine::new(cli.engine_settings(None)?, open_cache(&cli));
+            let engine = cli.engine(None)?;
             let report = engine
                 .check(&servers, &stop)
                 .map_err(|error| AppletError::new(exit::USAGE, error))?;
@@ -267,7 +284,7 @@ fn check_mx_hosts(cli: &Cli, domain: &str, reporter: &Reporter) -> Result<u8, Ap
     let cache_path = cache_path(cli);
     let mx_file = cache_path.as_deref().and_then(Path::parent);
     let mx_file = mx_file.map(|dir| dir.join(mx_memory::FILE_NAME));
-    let engine = Engine::new(cli.engine_settings(mx_file)?, open_cache(cli));
+    let engine = cli.engine(mx_file)?;
     let checked = engine
         .check_domain(&domain)
         .map_err(|trouble| AppletError::new(exit::USAGE, trouble))?;
@@ -342,7 +359,7 @@ fn open_cache(cli: &Cli) -> cache::Cache {
 /// `--postfix-policy`: serves until the peer closes the connection.
 #[inline(never)]
 fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
-    let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
+    let engine = cli.service_engine()?;
     block_on(service::serve(&engine, reporter)).map_err(|err| runtime_error(&err))?;
     Ok(exit::SUCCESS)
 }
@@ -350,7 +367,7 @@ fn serve_policy(cli: &Cli, reporter: &Reporter) -> AppletResult {
 /// `--opensmtpd-filter`: serves until smtpd closes stdin.
 #[inline(never)]
 fn serve_filter(cli: &Cli, reporter: &Reporter) -> AppletResult {
-    let engine = Engine::new(cli.engine_settings(None)?, open_cache(cli));
+    let engine = cli.service_engine()?;
     block_on_local(filter::serve(Rc::new(engine), reporter)).map_err(|err| runtime_error(&err))?;
     Ok(exit::SUCCESS)
 }
@@ -361,7 +378,7 @@ fn serve_socketmap(cli: &Cli, reporter: &mut Reporter) -> AppletResult {
     let socketmap_error =
         |err| AppletError::new(exit::USAGE, format_args!("--sendmail-socketmap: {err}"));
     let socket = socketmap_service::given_socket().map_err(socketmap_error)?;
-    let engine = Rc::new(Engine::new(cli.engine_settings(None)?, open_cache(cli)));
+    let engine = Rc::new(cli.service_engine()?);
     // Started: from here on, lines go to syslog (under inetd, stderr is
     // the connection).
     reporter.use_syslog();

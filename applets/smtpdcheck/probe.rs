@@ -35,6 +35,9 @@ pub struct ProbeSettings {
     pub port: u16,
     /// Per server: lookup + connect + greeting. `None`: no limit.
     pub timeout: Option<Duration>,
+    /// Only a list that holds the stop server has a server to report
+    /// ([`Board::require_stop`]; the services).
+    pub stop_required: bool,
 }
 
 /// What is known about one server, for `-v`.
@@ -231,6 +234,9 @@ impl<'a> Run<'a> {
                 Some(ip) => run.addresses[index] = Some(vec![SocketAddr::new(ip, settings.port)]),
                 None => run.jobs.push(Job::LookUp(index)),
             }
+        }
+        if settings.stop_required {
+            run.board.require_stop();
         }
         run.update_stop_matches();
         run
@@ -467,6 +473,7 @@ mod tests {
     const SETTINGS: ProbeSettings = ProbeSettings {
         port: 25,
         timeout: None,
+        stop_required: false,
     };
 
     fn servers(arguments: &[&str]) -> Vec<Server> {

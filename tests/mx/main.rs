@@ -125,11 +125,13 @@ impl Row {
 }
 
 /// The zone of the services' cases: d.test's MX 10 on 127.0.0.2, MX 20
-/// this host.
+/// this host; other.test's only MX the same primary (this host is no MX
+/// of it).
 fn backup_zone() -> Zone {
     Zone::new()
         .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
         .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.1")
+        .mx_at("other.test", 10, "mx1.other.test", "127.0.0.2")
         .mx("null.test", 0, ".")
         .behave("nx.test", Behaviour::NxDomain)
         .behave("silent.test", Behaviour::Silent)

@@ -73,6 +73,9 @@ fn rcpt_is_deferred_while_the_primary_is_up_and_dunno_otherwise() {
         rcpt("u@nx.test", "127.0.0.1"),
         // The MX that was reached is the primary itself: no one to defer to.
         rcpt("u@d.test", "127.0.0.2"),
+        // This host is no MX of other.test (mail it relays): its MX being
+        // up is no reason to defer.
+        rcpt("u@other.test", "127.0.0.1"),
         "protocol_state=MAIL\nsender=s@example.org\n\n".to_owned(),
         rcpt("", "127.0.0.1"),
         // No server_address (Postfix before 3.2): this host's own
@@ -82,6 +85,7 @@ fn rcpt_is_deferred_while_the_primary_is_up_and_dunno_otherwise() {
     let deferred = defer("mx1.d.test");
     let expected = [
         deferred.as_str(),
+        DUNNO,
         DUNNO,
         DUNNO,
         DUNNO,

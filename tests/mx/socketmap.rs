@@ -111,6 +111,8 @@ fn keys_get_ok_naming_the_primary_or_notfound() {
         // a whole address
         ("smtpdcheck u@d.test", "OK mx1.d.test"),
         ("smtpdcheck null.test", "NOTFOUND "),
+        // this host is no MX of other.test: nothing more preferred
+        ("smtpdcheck other.test", "NOTFOUND "),
         ("smtpdcheck nx.test", "NOTFOUND "),
         ("smtpdcheck [127.0.0.2]", "NOTFOUND "),
         ("smtpdcheck ", "NOTFOUND "),
