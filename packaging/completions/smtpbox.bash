@@ -263,7 +263,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__smtpdcheck)
-            opts="-v -h --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --json --mx --postfix-policy --help"
+            opts="-v -h --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --json --mx --postfix-policy --opensmtpd-filter --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

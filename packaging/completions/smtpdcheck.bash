@@ -23,7 +23,7 @@ _smtpdcheck() {
 
     case "${cmd}" in
         smtpdcheck)
-            opts="-v -h -V --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --json --mx --postfix-policy --help --version"
+            opts="-v -h -V --stop --timeout --port --no-cache --cache-dir --cache-ttl --cache-ttl-up --verbose --json --mx --postfix-policy --opensmtpd-filter --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
