@@ -48,7 +48,7 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./etc/default/smtpbox ./usr/share/doc/smtpbox/copyright ./usr/share/doc/smtpbox/changelog.Debian.gz \
     ./usr/lib/systemd/system/smtpbox-etrn.service \
     ./usr/share/doc/smtpbox/examples/postfix-master.cf ./usr/share/doc/smtpbox/examples/postfix-main.cf \
-    ./usr/share/doc/smtpbox/examples/exim-acl.conf \
+    ./usr/share/doc/smtpbox/examples/exim-acl.conf ./usr/share/doc/smtpbox/examples/opensmtpd-smtpd.conf \
     ./usr/lib/nagios/plugins/check_mx ./usr/share/man/man1/check_mx.1.gz \
     ./usr/share/bash-completion/completions/check_mx \
     ./usr/share/doc/smtpbox/examples/check_mx-icinga2.conf ./usr/share/doc/smtpbox/examples/check_mx-nagios.cfg; do

@@ -60,7 +60,12 @@ fn readme_recipes_match_the_shipped_examples() {
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let readme_lines: Vec<&str> = readme.lines().map(str::trim).collect();
     let mut checked = 0;
-    for name in ["postfix-master.cf", "postfix-main.cf", "exim-acl.conf"] {
+    for name in [
+        "postfix-master.cf",
+        "postfix-main.cf",
+        "exim-acl.conf",
+        "opensmtpd-smtpd.conf",
+    ] {
         let path = root.join("packaging/examples").join(name);
         let text = std::fs::read_to_string(&path).expect("example");
         for line in text.lines().map(str::trim) {

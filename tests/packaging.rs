@@ -51,6 +51,7 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
         "usr/share/doc/smtpbox/examples/postfix-master.cf",
         "usr/share/doc/smtpbox/examples/postfix-main.cf",
         "usr/share/doc/smtpbox/examples/exim-acl.conf",
+        "usr/share/doc/smtpbox/examples/opensmtpd-smtpd.conf",
     ] {
         assert!(destdir.join(path).exists(), "{path} missing");
     }

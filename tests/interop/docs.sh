@@ -181,13 +181,15 @@ write_docs() {
             cat "$STATE/transcripts/postfix.nohosts.txt"
             echo '```'
         fi
-        if [ -f "$STATE/transcripts/postfix-mx.defer.txt" ] || [ -f "$STATE/transcripts/exim-mx.defer.txt" ]; then
+        if ls "$STATE"/transcripts/*-mx.defer.txt >/dev/null 2>&1; then
             echo
-            echo "## Secondary MX: smtpdcheck in Postfix and Exim"
+            echo "## Secondary MX: smtpdcheck in the MTAs"
             echo
             echo "Postfix (port $PM_PORT) with the policy service of"
             echo "\`packaging/examples/postfix-master.cf\` and \`postfix-main.cf\`, and Exim (port"
-            echo "$XM_PORT) with the ACL statements of \`packaging/examples/exim-acl.conf\`, each MX 20"
+            echo "$XM_PORT) with the ACL statements of \`packaging/examples/exim-acl.conf\`, and OpenSMTPD"
+            echo "(port $OM_PORT) with the filter and listen lines of"
+            echo "\`packaging/examples/opensmtpd-smtpd.conf\`, each MX 20"
             echo "(127.0.0.1) of \`d.test\`, whose MX 10 \`mx1.d.test\` is a scripted server on"
             echo "$SMX_PRIMARY. The MTAs resolve through a scripted DNS server on $SMX_DNS only (a"
             echo "private resolv.conf in a mount namespace). An SMTP client on 127.0.0.2 sends"
@@ -201,12 +203,26 @@ write_docs() {
                 [ -f "$f.defer.txt" ] || continue
                 echo "| ${name#*:} | \`$(head -n1 "$f.defer.txt")\` | \`$(head -n1 "$f.accept.txt" 2>/dev/null)\` |"
             done
+            f=$STATE/transcripts/opensmtpd-mx # opensmtpd_smx.sh
+            [ ! -f "$f.defer.txt" ] ||
+                echo "| OpenSMTPD | \`$(head -n1 "$f.defer.txt")\` | \`$(head -n1 "$f.accept.txt" 2>/dev/null)\` |"
             if [ -s "$SMX/postfix/syslog.log" ]; then
                 echo
                 echo "What the Postfix policy service logged (syslog, facility mail):"
                 echo
                 echo '```'
                 sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //' "$SMX/postfix/syslog.log"
+                echo '```'
+            fi
+            if [ -s "$SMX/opensmtpd/syslog.log" ]; then
+                echo
+                echo "What the OpenSMTPD filter logged (syslog, facility mail): the deferral, then"
+                echo "\`u@nx.test\` (the scripted DNS server answers REFUSED) and \`u@none.d.test\`"
+                echo "(NXDOMAIN), both accepted with 250; and smtpd's own line for the deferred RCPT:"
+                echo
+                echo '```'
+                sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //' "$SMX/opensmtpd/syslog.log"
+                cat "$STATE/transcripts/opensmtpd-mx.smtpd.txt" 2>/dev/null
                 echo '```'
             fi
         fi

@@ -3,7 +3,8 @@
 # from Debian packages: Postfix (port 2525), Exim (2526), Sendmail (2527) and,
 # as the "ETRN not supported" case, OpenSMTPD (2528); Postfix (2533) and Exim
 # (2534) allowing ETRN only after SMTP AUTH (auth.sh); then Postfix (2530)
-# and Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh).
+# and Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh),
+# and OpenSMTPD (2536) as one with its filter (opensmtpd_smx.sh).
 # Everything listens on loopback only and lives in a private state directory
 # under /tmp; names resolve through a scripted DNS server on loopback.
 #
@@ -44,6 +45,7 @@ HELO=etrn-client.test
 # ------------------------------------------------ reporting and waiting
 . "$HERE/lib.sh"
 . "$HERE/secondary_mx.sh"
+. "$HERE/opensmtpd_smx.sh"
 . "$HERE/auth.sh"
 
 # ------------------------------------------------------------------ cleanup
@@ -111,6 +113,7 @@ cleanup() {
     stop_exim
     stop_sendmail
     stop_opensmtpd
+    stop_opensmtpd_mx
     stop_secondary_mx
     stop_auth_mtas
     if [ -n "$SYSLOG_PID" ]; then kill_ours "$SYSLOG_PID" syslogd.py; wait "$SYSLOG_PID" 2>/dev/null; fi
@@ -131,7 +134,7 @@ for pkg in $(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Provides}\n' 2
     # machine someone uses. Say so and skip, like the non-root case.
     skipped "$pkg is this machine's MTA and installing postfix would remove it"
 done
-for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $PA_PORT $XA_PORT; do
+for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $PA_PORT $XA_PORT $OM_PORT; do
     if port_open $p; then
         echo "interop: port 127.0.0.1:$p is already in use (a previous run still going?)"
         echo "0 passed, 1 failed"
@@ -855,13 +858,18 @@ fi
 # =============================================================== OpenSMTPD
 O=$STATE/opensmtpd
 O_ROOT=$STATE/roots/opensmtpd
-start_opensmtpd() {
+# opensmtpd_users: smtpd's system users, as Debian's maintainer scripts
+# create them
+opensmtpd_users() {
     local u
     for u in opensmtpd opensmtpq; do
         getent passwd $u >/dev/null ||
             adduser --system --group --quiet --home /var/lib/opensmtpd --no-create-home \
                 --disabled-login $u >/dev/null 2>&1 || return 1
     done
+}
+start_opensmtpd() {
+    opensmtpd_users || return 1
     mkdir -p "$O/spool" "$O/lib/opensmtpd/empty" "$O/run"
     chmod 711 "$O/spool"
     cat >"$O/smtpd.conf" <<EOF
@@ -916,6 +924,7 @@ if want_mta postfix || want_mta exim; then auth_mta_checks; fi
 
 # ============================================ secondary MX with the recipes
 if want_mta postfix || want_mta exim; then secondary_mx_checks; fi
+if want_mta opensmtpd; then opensmtpd_smx_checks; fi
 
 # ======================================= loopback only, then stop, "down"
 if command -v ss >/dev/null 2>&1; then
