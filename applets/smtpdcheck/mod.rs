@@ -31,6 +31,7 @@ pub mod policy;
 pub mod probe;
 pub mod servers;
 pub mod service;
+pub mod socketmap;
 
 use decide::Verdict;
 use probe::{ProbeSettings, Report, ServerOutcome, Stop};

@@ -23,6 +23,7 @@ mod checks {
     pub mod reply_stream;
     pub mod sendmail_cf;
     pub mod server_args;
+    pub mod socketmap;
 }
 
 mod board;
@@ -36,6 +37,7 @@ mod reply_stream;
 mod resolve;
 mod sendmail_cf;
 mod servers;
+mod socketmap;
 
 /// 256 cases a property; no regression files are written into the tree (a
 /// failing case is printed, minimised, in the test output instead).
