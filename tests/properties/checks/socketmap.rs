@@ -6,6 +6,7 @@
 //! a reply is always one netstring of printable ASCII. Proptest-free:
 //! plain `assert!`s.
 
+use smtpbox::names::HostName;
 use smtpbox::smtpdcheck::socketmap::{
     MAX_REPLY_TEXT, MAX_REQUEST_FRAME, MAX_REQUEST_LEN, Reply, Request, domain_of_key,
     netstring_into, next_netstring, next_request, parse_request,
@@ -77,17 +78,22 @@ pub fn check_domain(key: &[u8]) {
 
 /// Every reply made from `text` is one netstring: the status word, a
 /// space and at most [`MAX_REPLY_TEXT`] printable ASCII octets, which are
-/// `text` itself when it was that already.
+/// `text` itself when it was that already; `OK` (for a `text` that is a
+/// host name) carries a non-empty name of host name characters.
 pub fn check_replies(text: &str) {
     let printable =
         text.len() <= MAX_REPLY_TEXT && text.bytes().all(|b| (b' '..=b'~').contains(&b));
-    for (reply, word) in [
-        (Reply::ok(text), "OK"),
+    let mut replies = vec![
         (Reply::temp(text), "TEMP"),
         (Reply::timeout(text), "TIMEOUT"),
         (Reply::perm(text), "PERM"),
         (Reply::not_found(), "NOTFOUND"),
-    ] {
+    ];
+    let name = HostName::parse(text).ok();
+    if let Some(name) = &name {
+        replies.push((Reply::ok(name), "OK"));
+    }
+    for (reply, word) in replies {
         let mut wire = Vec::new();
         reply.render_into(&mut wire);
         let (payload, used) = next_netstring(&wire, usize::MAX)
@@ -101,8 +107,17 @@ pub fn check_replies(text: &str) {
         assert!(rest.len() <= MAX_REPLY_TEXT);
         assert!(rest.iter().all(|b| (b' '..=b'~').contains(b)));
         assert_eq!(rest, reply.text().as_bytes());
-        if printable && word != "NOTFOUND" {
-            assert_eq!(rest, text.as_bytes());
+        match word {
+            "NOTFOUND" => assert!(rest.is_empty()),
+            // never empty; a host name's characters only
+            "OK" => assert!(
+                !rest.is_empty()
+                    && rest
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b".-_:[]?".contains(&b))
+            ),
+            _ if printable => assert_eq!(rest, text.as_bytes()),
+            _ => {}
         }
     }
 }
