@@ -181,13 +181,15 @@ write_docs() {
             cat "$STATE/transcripts/postfix.nohosts.txt"
             echo '```'
         fi
-        if [ -f "$STATE/transcripts/postfix-mx.defer.txt" ] || [ -f "$STATE/transcripts/exim-mx.defer.txt" ]; then
+        if ls "$STATE"/transcripts/*-mx.defer.txt >/dev/null 2>&1; then
             echo
-            echo "## Secondary MX: smtpdcheck in Postfix and Exim"
+            echo "## Secondary MX: smtpdcheck in Postfix, Exim and Sendmail"
             echo
             echo "Postfix (port $PM_PORT) with the policy service of"
-            echo "\`packaging/examples/postfix-master.cf\` and \`postfix-main.cf\`, and Exim (port"
-            echo "$XM_PORT) with the ACL statements of \`packaging/examples/exim-acl.conf\`, each MX 20"
+            echo "\`packaging/examples/postfix-master.cf\` and \`postfix-main.cf\`, Exim (port"
+            echo "$XM_PORT) with the ACL statements of \`packaging/examples/exim-acl.conf\`, and Sendmail"
+            echo "(port $SM_PORT) with the socket map and \`Local_check_rcpt\` of"
+            echo "\`packaging/examples/sendmail.mc\` (its socket map service: $(sm_socketmap_service | tr ' ' '\n' | grep -m1 -E 'socketmapd|smtpdcheck' | xargs basename)), each MX 20"
             echo "(127.0.0.1) of \`d.test\`, whose MX 10 \`mx1.d.test\` is a scripted server on"
             echo "$SMX_PRIMARY. The MTAs resolve through a scripted DNS server on $SMX_DNS only (a"
             echo "private resolv.conf in a mount namespace). An SMTP client on 127.0.0.2 sends"
@@ -196,11 +198,26 @@ write_docs() {
             echo
             echo "| MTA | primary up | primary down |"
             echo "| --- | --- | --- |"
-            for name in postfix-mx:Postfix exim-mx:Exim; do
+            for name in postfix-mx:Postfix exim-mx:Exim sendmail-mx:Sendmail; do
                 f=$STATE/transcripts/${name%%:*}
                 [ -f "$f.defer.txt" ] || continue
                 echo "| ${name#*:} | \`$(head -n1 "$f.defer.txt")\` | \`$(head -n1 "$f.accept.txt" 2>/dev/null)\` |"
             done
+            if [ -f "$STATE/transcripts/sendmail-mx.defer.txt" ]; then
+                echo
+                echo "Sendmail's RCPT also got 250 while the primary was up whenever the socket"
+                echo "map did not answer OK: the service not running (before it started, and"
+                echo "after it stopped), NOTFOUND, TEMP, TIMEOUT, PERM, an unknown status, a"
+                echo "broken netstring, a connection closed without an answer. And from a client"
+                echo "that may relay (127.0.0.1), which the recipe does not ask about."
+                if [ -s "$STATE/transcripts/sendmail-mx.socketmap-log.txt" ]; then
+                    echo "What sendmail logged about the socket map meanwhile:"
+                    echo
+                    echo '```'
+                    cat "$STATE/transcripts/sendmail-mx.socketmap-log.txt"
+                    echo '```'
+                fi
+            fi
             if [ -s "$SMX/postfix/syslog.log" ]; then
                 echo
                 echo "What the Postfix policy service logged (syslog, facility mail):"
