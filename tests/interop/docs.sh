@@ -208,8 +208,10 @@ write_docs() {
                 echo "Sendmail's RCPT also got 250 while the primary was up whenever the socket"
                 echo "map did not answer OK: the service not running (before it started, and"
                 echo "after it stopped), NOTFOUND, TEMP, TIMEOUT, PERM, an unknown status, a"
-                echo "broken netstring, a connection closed without an answer. And from a client"
-                echo "that may relay (127.0.0.1), which the recipe does not ask about."
+                echo "connection closed without an answer; and from a client that may relay"
+                echo "(127.0.0.1), which the recipe does not ask about. A malformed reply, or none"
+                echo "within the map's timeout (-d15s), is sendmail's own \`451 4.3.0\`: temporary,"
+                echo "but not open; the service always answers, in time."
                 if [ -s "$STATE/transcripts/sendmail-mx.socketmap-log.txt" ]; then
                     echo "What sendmail logged about the socket map meanwhile:"
                     echo
