@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs smtpbox where dpkg is not used: the binary, the applet links,
 # manual pages, shell completions, the MTA and monitoring examples
-# (share/doc/smtpbox/examples), the boot unit and /etc/default/smtpbox.
+# (share/doc/smtpbox/examples), the boot unit, the sendmail socket map
+# units (not enabled) and /etc/default/smtpbox.
 #
 #   packaging/install.sh [--uninstall]
 #   PREFIX=/usr/local (default)  DESTDIR= (staging root, default none)
@@ -94,6 +95,10 @@ install_all() {
     unit_tmp=$(mktemp)
     sed "s|/usr/sbin/etrn|$PREFIX/sbin/etrn|" "$here/systemd/smtpbox-etrn.service" > "$unit_tmp"
     put 644 "$unit_tmp" "/etc/systemd/system/smtpbox-etrn.service"
+    # the sendmail socket map: installed, not enabled (see sendmail.mc)
+    sed "s|/usr/bin/smtpdcheck|$PREFIX/bin/smtpdcheck|" "$here/systemd/smtpbox-socketmap.service" > "$unit_tmp"
+    put 644 "$unit_tmp" "/etc/systemd/system/smtpbox-socketmap.service"
+    put 644 "$here/systemd/smtpbox-socketmap.socket" "/etc/systemd/system/smtpbox-socketmap.socket"
     rm -f "$unit_tmp"
     if [ ! -e "$root/etc/default/smtpbox" ]; then
         put 644 "$here/default/smtpbox" "/etc/default/smtpbox"

@@ -47,6 +47,8 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./usr/share/fish/vendor_completions.d/smtpdcheck.fish ./usr/share/fish/vendor_completions.d/etrn.fish \
     ./etc/default/smtpbox ./usr/share/doc/smtpbox/copyright ./usr/share/doc/smtpbox/changelog.Debian.gz \
     ./usr/lib/systemd/system/smtpbox-etrn.service \
+    ./usr/lib/systemd/system/smtpbox-socketmap.socket ./usr/lib/systemd/system/smtpbox-socketmap.service \
+    ./usr/share/doc/smtpbox/examples/sendmail.mc \
     ./usr/share/doc/smtpbox/examples/postfix-master.cf ./usr/share/doc/smtpbox/examples/postfix-main.cf \
     ./usr/share/doc/smtpbox/examples/exim-acl.conf ./usr/share/doc/smtpbox/examples/opensmtpd-smtpd.conf \
     ./usr/lib/nagios/plugins/check_mx ./usr/share/man/man1/check_mx.1.gz \
@@ -69,6 +71,15 @@ installed_checks() {
     check "check_mx usage error is UNKNOWN (3)" sh -c '/usr/lib/nagios/plugins/check_mx --no-such-option >/dev/null 2>&1; [ $? = 3 ]'
     check "systemd-analyze verify the unit" systemd-analyze verify /usr/lib/systemd/system/smtpbox-etrn.service
     check "unit enabled at install" test -L /etc/systemd/system/multi-user.target.wants/smtpbox-etrn.service
+    # the sendmail socket map: verified (with the socket's group, which
+    # sendmail-base creates, when it is there), installed, not enabled
+    check "systemd-analyze verify the socket map units" systemd-analyze verify \
+        /usr/lib/systemd/system/smtpbox-socketmap.socket /usr/lib/systemd/system/smtpbox-socketmap.service
+    check "socket map socket not enabled at install" sh -c \
+        '! ls /etc/systemd/system/*.wants/smtpbox-socketmap.* >/dev/null 2>&1'
+    # (the service is "indirect": enabling it enables the socket, Also=)
+    check "socket map units disabled (systemctl is-enabled)" sh -c \
+        '[ "$(systemctl is-enabled smtpbox-socketmap.socket)" = disabled ] && [ "$(systemctl is-enabled smtpbox-socketmap.service)" = indirect ]'
     check "system user _smtpbox" getent passwd _smtpbox
     check "/var/cache/smtpbox is _smtpbox's, mode 0700" sh -c \
         '[ "$(stat -c %U:%G:%a /var/cache/smtpbox)" = _smtpbox:_smtpbox:700 ]'

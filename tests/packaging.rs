@@ -1,7 +1,8 @@
 //! Packaging checks that need no package manager: `packaging/install.sh`
-//! into a staging DESTDIR and back out, and the boot unit's syntax and
-//! sandbox (with systemd-analyze, when installed), and the shared libraries
-//! the binary loads.
+//! into a staging DESTDIR and back out, the systemd units' syntax and
+//! sandbox (the boot unit, the sendmail socket map's socket and service;
+//! with systemd-analyze, when installed), and the shared libraries the
+//! binary loads.
 
 mod support;
 
@@ -47,6 +48,9 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
         "usr/share/zsh/site-functions/_smtpdcheck",
         "usr/share/fish/vendor_completions.d/etrn.fish",
         "etc/systemd/system/smtpbox-etrn.service",
+        "etc/systemd/system/smtpbox-socketmap.socket",
+        "etc/systemd/system/smtpbox-socketmap.service",
+        "usr/share/doc/smtpbox/examples/sendmail.mc",
         "etc/default/smtpbox",
         "usr/share/doc/smtpbox/examples/postfix-master.cf",
         "usr/share/doc/smtpbox/examples/postfix-main.cf",
@@ -125,25 +129,67 @@ fn boot_unit_verifies() {
     );
 }
 
+/// The sendmail socket map's socket and service (not enabled by the
+/// package: `packaging/test-deb.sh` checks that) verify together, the
+/// service's ExecStart pointed at a real smtpdcheck link.
 #[test]
-fn boot_unit_is_sandboxed() {
+fn socketmap_units_verify() {
     if !systemd_analyze() {
         return;
     }
-    let unit = packaging().join("systemd/smtpbox-etrn.service");
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes", "--no-pager"])
-        .arg(&unit)
+    let dir = TempDir::new("socketmap-units");
+    let smtpdcheck = dir.join("smtpdcheck");
+    std::os::unix::fs::symlink(smtpbox_bin(), &smtpdcheck).expect("link");
+    let mut paths = Vec::new();
+    for name in ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"] {
+        let unit = std::fs::read_to_string(packaging().join("systemd").join(name))
+            .expect("unit")
+            .replace(
+                "/usr/bin/smtpdcheck",
+                smtpdcheck.to_str().expect("utf-8 path"),
+            );
+        let path = dir.join(name);
+        std::fs::write(&path, unit).expect("write unit");
+        paths.push(path);
+    }
+    let socket = std::fs::read_to_string(&paths[0]).expect("socket unit");
+    assert!(
+        socket.contains("ListenStream=/run/smtpbox/socketmap\n"),
+        "{socket}"
+    );
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&paths)
         .output()
-        .expect("systemd-analyze security");
-    let text = String::from_utf8_lossy(&security.stdout);
-    let exposure: f64 = text
-        .lines()
-        .find_map(|l| l.split("exposure level for smtpbox-etrn.service: ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no exposure level in: {text}"));
-    assert!(exposure <= 2.5, "exposure {exposure}: {text}");
+        .expect("systemd-analyze verify");
+    assert!(
+        verify.status.success() && verify.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn service_units_are_sandboxed() {
+    if !systemd_analyze() {
+        return;
+    }
+    for name in ["smtpbox-etrn.service", "smtpbox-socketmap.service"] {
+        let unit = packaging().join("systemd").join(name);
+        let security = Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--no-pager"])
+            .arg(&unit)
+            .output()
+            .expect("systemd-analyze security");
+        let text = String::from_utf8_lossy(&security.stdout);
+        let exposure: f64 = text
+            .lines()
+            .find_map(|l| l.split(&format!("exposure level for {name}: ")).nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exposure level in: {text}"));
+        assert!(exposure <= 2.5, "{name}: exposure {exposure}: {text}");
+    }
 }
 
 /// The binary needs no shared library but libc (and the loader, which a

@@ -3,8 +3,9 @@
 # from Debian packages: Postfix (port 2525), Exim (2526), Sendmail (2527) and,
 # as the "ETRN not supported" case, OpenSMTPD (2528); Postfix (2533) and Exim
 # (2534) allowing ETRN only after SMTP AUTH (auth.sh); then Postfix (2530)
-# and Exim (2531) as secondary MX with smtpdcheck's recipes (secondary_mx.sh),
-# and OpenSMTPD (2536) as one with its filter (opensmtpd_smx.sh).
+# Exim (2531) and Sendmail (2535) as secondary MX with smtpdcheck's recipes
+# (secondary_mx.sh), and OpenSMTPD (2536) as one with its filter
+# (opensmtpd_smx.sh).
 # Everything listens on loopback only and lives in a private state directory
 # under /tmp; names resolve through a scripted DNS server on loopback.
 #
@@ -134,7 +135,7 @@ for pkg in $(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Provides}\n' 2
     # machine someone uses. Say so and skip, like the non-root case.
     skipped "$pkg is this machine's MTA and installing postfix would remove it"
 done
-for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $PA_PORT $XA_PORT $OM_PORT; do
+for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $SM_PORT $PA_PORT $XA_PORT $OM_PORT; do
     if port_open $p; then
         echo "interop: port 127.0.0.1:$p is already in use (a previous run still going?)"
         echo "0 passed, 1 failed"
@@ -162,7 +163,7 @@ DL_PKGS="exim4-daemon-light sendmail-bin sendmail-cf"
 want_mta opensmtpd && DL_PKGS="$DL_PKGS opensmtpd"
 fetch_packages() {
     local libs
-    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython sasl2-bin libsasl2-modules || return 1
+    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython sasl2-bin libsasl2-modules systemd util-linux || return 1
     rm -f "$STATE"/debs/*.deb
     (cd "$STATE/debs" && apt-get -o APT::Sandbox::User=root download $DL_PKGS) || return 1
     # shared-library dependencies of the unpacked packages, installed normally
@@ -923,7 +924,7 @@ fi
 if want_mta postfix || want_mta exim; then auth_mta_checks; fi
 
 # ============================================ secondary MX with the recipes
-if want_mta postfix || want_mta exim; then secondary_mx_checks; fi
+if want_mta postfix || want_mta exim || want_mta sendmail; then secondary_mx_checks; fi
 if want_mta opensmtpd; then opensmtpd_smx_checks; fi
 
 # ======================================= loopback only, then stop, "down"

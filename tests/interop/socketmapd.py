@@ -109,8 +109,8 @@ def serve(conn, log, mode, args):
                     conn.sendall(reply)
                     return
                 conn.sendall(netstring(reply))
-    except OSError:
-        pass
+    except OSError as err:
+        print("socketmapd.py: %s" % err, file=sys.stderr, flush=True)
 
 
 def main():
