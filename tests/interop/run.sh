@@ -148,10 +148,9 @@ chmod 711 "$STATE" # the MTAs' unprivileged users must reach their dirs
 mkdir -p "$STATE/out" "$STATE/debs" "$STATE/roots" "$STATE/transcripts"
 note "state directory $STATE"
 
-if [ ! -x "$BIN" ]; then
-    note "building $BIN"
-    (cd "$ROOT" && cargo build --release --quiet) || { fail "cargo build --release"; exit 1; }
-fi
+# Always: a binary left from older sources would test those.
+note "building $BIN"
+(cd "$ROOT" && cargo build --release --quiet) || { fail "cargo build --release"; exit 1; }
 
 export DEBIAN_FRONTEND=noninteractive
 note "installing postfix, downloading exim4-daemon-light, sendmail-bin, sendmail-cf, opensmtpd"
