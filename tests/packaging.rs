@@ -102,61 +102,24 @@ fn systemd_analyze() -> bool {
     true
 }
 
-#[test]
-fn boot_unit_verifies() {
-    if !systemd_analyze() {
-        return;
-    }
-    // Point ExecStart at a real etrn link (the package's /usr/sbin/etrn is
-    // checked after installing the .deb); the man page check is done there.
-    let dir = TempDir::new("unit");
-    let etrn = dir.join("etrn");
-    std::os::unix::fs::symlink(smtpbox_bin(), &etrn).expect("link");
-    let unit = std::fs::read_to_string(packaging().join("systemd/smtpbox-etrn.service"))
-        .expect("unit")
-        .replace("/usr/sbin/etrn", etrn.to_str().expect("utf-8 path"));
-    let unit_path = dir.join("smtpbox-etrn.service");
-    std::fs::write(&unit_path, unit).expect("write unit");
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&unit_path)
-        .output()
-        .expect("systemd-analyze verify");
-    assert!(
-        verify.status.success() && verify.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
-}
-
-/// The sendmail socket map's socket and service (not enabled by the
-/// package: `packaging/test-deb.sh` checks that) verify together, the
-/// service's ExecStart pointed at a real smtpdcheck link.
-#[test]
-fn socketmap_units_verify() {
-    if !systemd_analyze() {
-        return;
-    }
-    let dir = TempDir::new("socketmap-units");
-    let smtpdcheck = dir.join("smtpdcheck");
-    std::os::unix::fs::symlink(smtpbox_bin(), &smtpdcheck).expect("link");
+/// `systemd-analyze verify` of the units `names` together, each
+/// `ExecStart` path `program` pointed at a real link to smtpbox of that
+/// name; returns the units as verified.
+fn verify_units(names: &[&str], program: &str) -> Vec<String> {
+    let dir = TempDir::new("units");
+    let link = dir.join(Path::new(program).file_name().expect("a program name"));
+    std::os::unix::fs::symlink(smtpbox_bin(), &link).expect("link");
     let mut paths = Vec::new();
-    for name in ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"] {
+    let mut units = Vec::new();
+    for name in names {
         let unit = std::fs::read_to_string(packaging().join("systemd").join(name))
             .expect("unit")
-            .replace(
-                "/usr/bin/smtpdcheck",
-                smtpdcheck.to_str().expect("utf-8 path"),
-            );
+            .replace(program, link.to_str().expect("utf-8 path"));
         let path = dir.join(name);
-        std::fs::write(&path, unit).expect("write unit");
+        std::fs::write(&path, &unit).expect("write unit");
         paths.push(path);
+        units.push(unit);
     }
-    let socket = std::fs::read_to_string(&paths[0]).expect("socket unit");
-    assert!(
-        socket.contains("ListenStream=/run/smtpbox/socketmap\n"),
-        "{socket}"
-    );
     let verify = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .args(&paths)
@@ -166,6 +129,32 @@ fn socketmap_units_verify() {
         verify.status.success() && verify.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&verify.stderr)
+    );
+    units
+}
+
+/// The boot unit verifies (the package's /usr/sbin/etrn is checked after
+/// installing the .deb; the man page check is done there).
+#[test]
+fn boot_unit_verifies() {
+    if systemd_analyze() {
+        verify_units(&["smtpbox-etrn.service"], "/usr/sbin/etrn");
+    }
+}
+
+/// The sendmail socket map's socket and service (not enabled by the
+/// package: `packaging/test-deb.sh` checks that) verify together.
+#[test]
+fn socketmap_units_verify() {
+    if !systemd_analyze() {
+        return;
+    }
+    let names = ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"];
+    let units = verify_units(&names, "/usr/bin/smtpdcheck");
+    assert!(
+        units[0].contains("ListenStream=/run/smtpbox/socketmap\n"),
+        "{}",
+        units[0]
     );
 }
 
