@@ -56,6 +56,17 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
+/// A refused text as an error message shows it (`invalid server 'x y':
+/// ...`): in single quotes and escaped as Rust escapes a string, so that
+/// no control character of it reaches a terminal or a log.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}'", self.0.escape_debug())
+    }
+}
+
 /// A server to look up or connect to: a host name, a bare IP address or a
 /// whole `[address]` literal.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -191,6 +202,15 @@ fn check_characters(text: &str, what: &'static str) -> Result<(), NameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_text_is_quoted_and_escaped() {
+        assert_eq!(Quoted("x y").to_string(), "'x y'");
+        assert_eq!(
+            Quoted("a\r\nb\u{1b}[0m").to_string(),
+            "'a\\r\\nb\\u{1b}[0m'"
+        );
+    }
 
     #[test]
     fn host_names() {

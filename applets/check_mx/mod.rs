@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
 use crate::exit::check_mx::UNKNOWN;
-use crate::names::HostName;
+use crate::names::{HostName, Quoted};
 use crate::report::Reporter;
 use crate::runtime::block_on;
 use crate::smtp::{resolve, tls};
@@ -197,12 +197,8 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
 fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
     let usage = |message: String| AppletError::new(UNKNOWN, message);
     let name = |option: &str, text: &str| {
-        HostName::parse(text).map_err(|reason| {
-            usage(format!(
-                "invalid {option} '{}': {reason}",
-                text.escape_debug()
-            ))
-        })
+        HostName::parse(text)
+            .map_err(|reason| usage(format!("invalid {option} {}: {reason}", Quoted(text))))
     };
     let what = match &cli.domain {
         Some(domain) => What::Domain(name("DOMAIN", domain)?),

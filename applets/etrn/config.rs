@@ -14,7 +14,7 @@ use super::session::SessionSettings;
 use super::shell_vars;
 use crate::applet::AppletError;
 use crate::files;
-use crate::names::{EtrnArgument, HostName};
+use crate::names::{EtrnArgument, HostName, Quoted};
 use crate::netrc::{self, Machine, Netrc};
 use crate::report::Reporter;
 use crate::secret::wipe;
@@ -42,10 +42,7 @@ pub(super) async fn session_settings(
     let helo = match &cli.helo {
         Some(name) => {
             HostName::parse(name).map_err(|reason| {
-                AppletError::usage(format_args!(
-                    "invalid --helo '{}': {reason}",
-                    name.escape_debug()
-                ))
+                AppletError::usage(format_args!("invalid --helo {}: {reason}", Quoted(name)))
             })?;
             name.clone()
         }
@@ -155,8 +152,8 @@ pub(super) fn server_and_clients(cli: &Cli) -> Result<(HostName, Vec<EtrnArgumen
     let server = cli.server_host.as_deref().unwrap_or_default();
     let server = HostName::parse(server).map_err(|reason| {
         AppletError::usage(format_args!(
-            "invalid server-host '{}': {reason}",
-            server.escape_debug()
+            "invalid server-host {}: {reason}",
+            Quoted(server)
         ))
     })?;
     let clients = cli
@@ -165,8 +162,8 @@ pub(super) fn server_and_clients(cli: &Cli) -> Result<(HostName, Vec<EtrnArgumen
         .map(|client| {
             EtrnArgument::parse(client).map_err(|reason| {
                 AppletError::usage(format_args!(
-                    "invalid client-host '{}': {reason}",
-                    client.escape_debug()
+                    "invalid client-host {}: {reason}",
+                    Quoted(client)
                 ))
             })
         })

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::names::{EtrnArgument, HostName};
+use crate::names::{EtrnArgument, HostName, Quoted};
 
 /// One server and the names to ask it to flush.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +23,8 @@ pub struct Malformed {
 
 impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Escaped so that control characters in a bad group cannot reach the terminal.
-        let (text, reason) = (self.text.escape_debug(), &self.reason);
-        write!(f, "malformed ETRN_HOSTS group '{text}': {reason}")
+        let (text, reason) = (Quoted(&self.text), &self.reason);
+        write!(f, "malformed ETRN_HOSTS group {text}: {reason}")
     }
 }
 
@@ -93,8 +92,7 @@ fn parse_client(client: &str) -> Result<EtrnArgument, String> {
     if client.is_empty() {
         return Err("empty client in the list (doubled or trailing ',')".to_owned());
     }
-    EtrnArgument::parse(client)
-        .map_err(|reason| format!("client '{}': {reason}", client.escape_debug()))
+    EtrnArgument::parse(client).map_err(|reason| format!("client {}: {reason}", Quoted(client)))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::names::{EtrnArgument, same_name};
+use crate::names::{EtrnArgument, Quoted, same_name};
 
 /// What sendmail.cf says about class `w`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,7 +154,7 @@ fn class_w_body(line: &str, kind: char) -> Option<&str> {
 fn add_class_words(words: &str, line: usize, accepted: &mut AcceptedNames) {
     for word in words.split_ascii_whitespace() {
         if word.contains('$') {
-            let problem = format!("class w word '{}' uses a macro", word.escape_debug());
+            let problem = format!("class w word {} uses a macro", Quoted(word));
             accepted.unsupported.push((line, problem));
         } else {
             accepted.names.push(word.to_owned());
@@ -173,8 +173,8 @@ fn add_class_file(source: &str, line: usize, accepted: &mut AcceptedNames) {
         path = words.next();
     }
     let Some(path) = path.filter(|path| path.starts_with('/')) else {
-        let (source, why) = (source.trim().escape_debug(), why_unsupported(path));
-        let problem = format!("class w source '{source}' {why}; not supported");
+        let (source, why) = (Quoted(source.trim()), why_unsupported(path));
+        let problem = format!("class w source {source} {why}; not supported");
         accepted.unsupported.push((line, problem));
         return;
     };

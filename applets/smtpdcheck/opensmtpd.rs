@@ -810,31 +810,28 @@ mod tests {
 
     #[test]
     fn data_lines_are_echoed_never_answered_with_a_result() {
-        let line = b"filter|0.4|1|smtp-in|data-line|7641df9771b4ed00|1ef1c203cc576e5d|a | b";
-        let Handling::Now(answer) = request(line).handling() else {
-            panic!("data-line")
-        };
-        assert_eq!(
-            rendered(&answer),
-            "filter-dataline|1ef1c203cc576e5d|7641df9771b4ed00|a | b\n"
-        );
-        let dot = b"filter|0.7|1|smtp-in|data-line|7641df9771b4ed00|1ef1c203cc576e5d|.";
-        let Handling::Now(answer) = request(dot).handling() else {
-            panic!("data-line")
-        };
-        assert_eq!(
-            rendered(&answer),
-            "filter-dataline|7641df9771b4ed00|1ef1c203cc576e5d|.\n"
-        );
-        // smtpd writes none, and one would cut smtpd's reading short.
-        let nul = b"filter|0.7|1|smtp-in|data-line|1|2|a\0b";
-        let Handling::Now(answer) = request(nul).handling() else {
-            panic!("data-line")
-        };
-        assert_eq!(
-            rendered(&answer),
-            "filter-dataline|0000000000000001|0000000000000002|a b\n"
-        );
+        let cases: [(&[u8], &str); 3] = [
+            (
+                b"filter|0.4|1|smtp-in|data-line|7641df9771b4ed00|1ef1c203cc576e5d|a | b",
+                "filter-dataline|1ef1c203cc576e5d|7641df9771b4ed00|a | b\n",
+            ),
+            (
+                b"filter|0.7|1|smtp-in|data-line|7641df9771b4ed00|1ef1c203cc576e5d|.",
+                "filter-dataline|7641df9771b4ed00|1ef1c203cc576e5d|.\n",
+            ),
+            // A NUL is echoed as a space: smtpd writes none, and one would
+            // cut smtpd's reading short.
+            (
+                b"filter|0.7|1|smtp-in|data-line|1|2|a\0b",
+                "filter-dataline|0000000000000001|0000000000000002|a b\n",
+            ),
+        ];
+        for (line, echoed) in cases {
+            let Handling::Now(answer) = request(line).handling() else {
+                panic!("data-line not answered at once: {line:?}")
+            };
+            assert_eq!(rendered(&answer), echoed);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::names::{HostName, NameError, ip_literal};
+use crate::names::{HostName, NameError, Quoted, ip_literal};
 use crate::smtp::mx::MxHost;
 
 /// One server to check.
@@ -58,12 +58,8 @@ impl fmt::Display for BadServerReason {
 
 impl fmt::Display for BadServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid server '{}': {}",
-            self.argument.escape_debug(),
-            self.reason
-        )
+        let argument = Quoted(&self.argument);
+        write!(f, "invalid server {argument}: {}", self.reason)
     }
 }
 

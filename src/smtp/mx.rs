@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use std::fmt;
 
 use crate::dns::{self, DnsError, RData, RecordType};
-use crate::names::{HostName, NameError};
+use crate::names::{HostName, NameError, Quoted};
 
 /// A failed MX lookup, naming the domain.
 pub type MxError = DnsError;
@@ -75,12 +75,8 @@ pub struct Skipped {
 
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "MX '{}' skipped: {}",
-            self.exchange.escape_debug(),
-            self.reason
-        )
+        let exchange = Quoted(&self.exchange);
+        write!(f, "MX {exchange} skipped: {}", self.reason)
     }
 }
 

@@ -14,131 +14,95 @@ fn greets(ehlo: &'static str) -> Vec<Step> {
     vec![line("220 mx.test ESMTP"), serve(&[("EHLO", ehlo)])]
 }
 
-/// One case: a server on 127.0.0.1 playing `script`, checked with `args`.
-struct Row {
-    name: &'static str,
-    script: Vec<Step>,
-    args: &'static [&'static str],
-    status: i32,
-    summary: &'static str,
-    /// Metrics that must have a value (not `U`).
-    measured: &'static [&'static str],
-    /// Metrics that must be `U`.
-    unknown: &'static [&'static str],
-}
-
-fn check_rows(rows: Vec<Row>) {
-    for row in rows {
-        eprintln!("row: {}", row.name);
-        let server = script_server(row.script);
-        let run = check_local(&server, row.args);
-        let output = assert_plugin(&run, row.status, row.summary);
-        for label in row.measured {
-            assert!(output.metric(label).is_some(), "{label}: {run:#?}");
-        }
-        for label in row.unknown {
-            assert_eq!(output.metric(label), None, "{label}: {run:#?}");
-        }
-        let up = output.metric("mx_up").zip(output.metric("mx_down"));
-        assert_eq!(up.map(|(up, down)| up + down), Some(1.0), "{run:#?}");
-        assert_eq!(output.details.len(), 1, "one line per address: {run:#?}");
-        assert_within(&run, Duration::from_secs(7));
-    }
-}
-
 const CONNECT: &str = "127.0.0.1 connect";
 const GREETING: &str = "127.0.0.1 greeting";
 const TLS: &str = "127.0.0.1 tls";
 const DAYS: &str = "127.0.0.1 cert_days";
 
-#[test]
-fn greetings_and_starttls() {
-    check_rows(vec![
-        Row {
-            name: "no STARTTLS offered: OK",
-            script: greets(EHLO_PLAIN),
-            args: &[],
-            status: 0,
-            summary: "1 of 1 MX host up, 1 address, 0 with TLS",
-            measured: &[CONNECT, GREETING],
-            unknown: &[TLS, DAYS],
+/// The metrics of one address, in the order a check measures them: where
+/// a check stops, those after are `U`.
+const METRICS: [&str; 4] = [CONNECT, GREETING, TLS, DAYS];
+
+/// A server on 127.0.0.1 playing `script`, checked with `args`: the exit
+/// status, the start of the summary, and the metrics of [`METRICS`] up to
+/// `last_measured` have a value, the rest are `U`. One address, one
+/// detail line, within the 5 s timeout.
+fn check_dialogue(
+    script: Vec<Step>,
+    args: &[&str],
+    status: i32,
+    summary: &str,
+    last_measured: &str,
+) {
+    let server = script_server(script);
+    let run = check_local(&server, args);
+    let output = assert_plugin(&run, status, summary);
+    let Some(last) = METRICS.iter().position(|m| *m == last_measured) else {
+        panic!("{last_measured} is none of {METRICS:?}");
+    };
+    let (measured, unknown) = METRICS.split_at(last + 1);
+    for label in measured {
+        assert!(output.metric(label).is_some(), "{label}: {run:#?}");
+    }
+    for label in unknown {
+        assert_eq!(output.metric(label), None, "{label}: {run:#?}");
+    }
+    let up = output.metric("mx_up").zip(output.metric("mx_down"));
+    assert_eq!(up.map(|(up, down)| up + down), Some(1.0), "{run:#?}");
+    assert_eq!(output.details.len(), 1, "one line per address: {run:#?}");
+    assert_within(&run, Duration::from_secs(7));
+}
+
+/// One `#[test]` a row: `name: script, args => status, summary, measured
+/// to METRIC;` (see [`check_dialogue`]).
+macro_rules! dialogues {
+    ($($(#[$doc:meta])* $name:ident: $script:expr, $args:expr
+        => $status:literal, $summary:literal, measured to $last:expr;)*) => {$(
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            check_dialogue($script, &$args, $status, $summary, $last);
+        }
+    )*};
+}
+
+dialogues! {
+    /// No STARTTLS offered: OK.
+    no_starttls_offered_is_ok: greets(EHLO_PLAIN), []
+        => 0, "1 of 1 MX host up, 1 address, 0 with TLS", measured to GREETING;
+    /// No STARTTLS offered with --require-tls: CRITICAL.
+    no_starttls_offered_with_require_tls_is_critical: greets(EHLO_PLAIN), ["--require-tls"]
+        => 2, "127.0.0.1 offers no STARTTLS", measured to GREETING;
+    /// STARTTLS refused with 454: WARNING.
+    starttls_refused_is_a_warning: vec![
+        line("220 mx.test ESMTP"),
+        serve(&[("EHLO", EHLO_STARTTLS), ("STARTTLS", "454 4.7.0 TLS not available")]),
+    ], []
+        => 1, "127.0.0.1 refused STARTTLS: 454 4.7.0 TLS not available", measured to GREETING;
+    /// A multi-line greeting written one byte at a time, above -w: WARNING.
+    a_dripped_multi_line_greeting_above_w_is_a_warning: vec![
+        Step::Drip {
+            bytes: b"220-mx.test ESMTP\r\n220 slow but ready\r\n".to_vec(),
+            every: Duration::from_millis(15),
         },
-        Row {
-            name: "no STARTTLS offered, --require-tls: CRITICAL",
-            script: greets(EHLO_PLAIN),
-            args: &["--require-tls"],
-            status: 2,
-            summary: "127.0.0.1 offers no STARTTLS",
-            measured: &[CONNECT, GREETING],
-            unknown: &[TLS, DAYS],
-        },
-        Row {
-            name: "STARTTLS refused with 454: WARNING",
-            script: vec![
-                line("220 mx.test ESMTP"),
-                serve(&[
-                    ("EHLO", EHLO_STARTTLS),
-                    ("STARTTLS", "454 4.7.0 TLS not available"),
-                ]),
-            ],
-            args: &[],
-            status: 1,
-            summary: "127.0.0.1 refused STARTTLS: 454 4.7.0 TLS not available",
-            measured: &[CONNECT, GREETING],
-            unknown: &[TLS, DAYS],
-        },
-        Row {
-            name: "a multi-line greeting written one byte at a time, above -w",
-            script: vec![
-                Step::Drip {
-                    bytes: b"220-mx.test ESMTP\r\n220 slow but ready\r\n".to_vec(),
-                    every: Duration::from_millis(15),
-                },
-                serve(&[("EHLO", EHLO_PLAIN)]),
-            ],
-            args: &["-w", "0.3", "-c", "4"],
-            status: 1,
-            summary: "127.0.0.1 greeting took 0.",
-            measured: &[CONNECT, GREETING],
-            unknown: &[TLS],
-        },
-        Row {
-            name: "a greeting refused with 554: CRITICAL",
-            script: vec![line("554 mx.test go away"), Step::Close],
-            args: &[],
-            status: 2,
-            summary: "127.0.0.1 down at greeting: 554 mx.test go away",
-            measured: &[CONNECT],
-            unknown: &[GREETING, TLS, DAYS],
-        },
-        Row {
-            name: "220 on the first line only: not a greeting",
-            script: vec![line("220-mx.test\n554 no"), Step::Close],
-            args: &[],
-            status: 2,
-            summary: "127.0.0.1 down at greeting",
-            measured: &[CONNECT],
-            unknown: &[GREETING],
-        },
-        Row {
-            name: "closed right after the greeting: down at EHLO",
-            script: vec![line("220 mx.test ESMTP"), Step::Close],
-            args: &[],
-            status: 2,
-            summary: "127.0.0.1 down at EHLO: ",
-            measured: &[CONNECT, GREETING],
-            unknown: &[TLS],
-        },
-        Row {
-            name: "silent: timed out at the greeting, within the timeout",
-            script: vec![],
-            args: &["-t", "1"],
-            status: 2,
-            summary: "127.0.0.1 timed out at greeting",
-            measured: &[CONNECT],
-            unknown: &[GREETING],
-        },
-    ]);
+        serve(&[("EHLO", EHLO_PLAIN)]),
+    ], ["-w", "0.3", "-c", "4"]
+        => 1, "127.0.0.1 greeting took 0.", measured to GREETING;
+    /// A greeting refused with 554: CRITICAL.
+    a_greeting_refused_with_554_is_critical:
+        vec![line("554 mx.test go away"), Step::Close], []
+        => 2, "127.0.0.1 down at greeting: 554 mx.test go away", measured to CONNECT;
+    /// 220 on the first line only is not a greeting.
+    a_220_on_the_first_line_only_is_no_greeting:
+        vec![line("220-mx.test\n554 no"), Step::Close], []
+        => 2, "127.0.0.1 down at greeting", measured to CONNECT;
+    /// Closed right after the greeting: down at EHLO.
+    closed_after_the_greeting_is_down_at_ehlo:
+        vec![line("220 mx.test ESMTP"), Step::Close], []
+        => 2, "127.0.0.1 down at EHLO: ", measured to GREETING;
+    /// Silent: timed out at the greeting, within the timeout.
+    silent_times_out_at_the_greeting: vec![], ["-t", "1"]
+        => 2, "127.0.0.1 timed out at greeting", measured to CONNECT;
 }
 
 #[test]
@@ -233,6 +197,28 @@ fn an_ipv6_only_host() {
     assert_plugin(&run, 2, "::1 down at lookup: no IPv4 address");
 }
 
+/// A server playing `script`, checked with `-v` and `args`: the status and
+/// the summary are those without `-v`, and the one detail line is followed
+/// by the dialogue with 127.0.0.1, these lines.
+fn check_verbose(
+    script: Vec<Step>,
+    args: &[&str],
+    status: i32,
+    summary: &str,
+    dialogue: &[&str],
+) -> Run {
+    let server = script_server(script);
+    let run = check_local(&server, args);
+    let output = assert_plugin(&run, status, summary);
+    let shown = [&["dialogue with 127.0.0.1:"], dialogue].concat();
+    assert_eq!(
+        output.details.get(1..).unwrap_or_default(),
+        shown,
+        "{run:#?}"
+    );
+    run
+}
+
 /// `-v`: after the detail lines, the dialogue of each address, server
 /// lines as received and ours as `>>> CMD`; a `|` or control character
 /// from the server never reaches the plugin output (a `|` would start
@@ -241,14 +227,11 @@ fn an_ipv6_only_host() {
 #[test]
 fn verbose_shows_each_addresses_dialogue_after_the_details() {
     for verbose in ["-v", "-vv"] {
-        let server = script_server(vec![
+        let script = vec![
             send("220 mx.test ESMTP a|b\x1b[31m\r\n"),
             serve(&[("EHLO", EHLO_PLAIN)]),
-        ]);
-        let run = check_local(&server, &[verbose]);
-        let output = assert_plugin(&run, 0, "1 of 1 MX host up");
+        ];
         let dialogue = [
-            "dialogue with 127.0.0.1:",
             "  220 mx.test ESMTP a/b?[31m",
             "  >>> EHLO client.test",
             "  250-mx.test",
@@ -256,8 +239,7 @@ fn verbose_shows_each_addresses_dialogue_after_the_details() {
             "  >>> QUIT",
             "  221 bye",
         ];
-        assert_eq!(output.details.len(), 1 + dialogue.len(), "{run:#?}");
-        assert_eq!(output.details[1..], dialogue, "{run:#?}");
+        let run = check_verbose(script, &[verbose], 0, "1 of 1 MX host up", &dialogue);
         assert_eq!(run.stdout.matches('|').count(), 1, "{run:#?}");
     }
 }
@@ -266,15 +248,18 @@ fn verbose_shows_each_addresses_dialogue_after_the_details() {
 /// shown for the check the deadline cut short (its QUIT unanswered).
 #[test]
 fn verbose_shows_the_dialogue_of_a_check_cut_short() {
-    let server = script_server(vec![line("220 mx.test ESMTP"), expect("EHLO")]);
-    let run = check_local(&server, &["-v", "-t", "1"]);
-    let output = assert_plugin(&run, 2, "127.0.0.1 timed out at EHLO");
+    let script = vec![line("220 mx.test ESMTP"), expect("EHLO")];
     let dialogue = [
-        "dialogue with 127.0.0.1:",
         "  220 mx.test ESMTP",
         "  >>> EHLO client.test",
         "  >>> QUIT",
     ];
-    assert_eq!(output.details[1..], dialogue, "{run:#?}");
+    let run = check_verbose(
+        script,
+        &["-v", "-t", "1"],
+        2,
+        "127.0.0.1 timed out at EHLO",
+        &dialogue,
+    );
     assert_within(&run, Duration::from_secs(3));
 }

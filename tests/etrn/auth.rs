@@ -35,6 +35,14 @@ fn netrc_file(dir: &TempDir, text: &str, mode: u32) -> PathBuf {
     dir.file_with_mode("netrc", text, mode)
 }
 
+/// A fresh directory named after `purpose`, holding a private netrc with
+/// [`netrc_text`].
+fn private_netrc(purpose: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(purpose);
+    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    (dir, netrc)
+}
+
 /// A STARTTLS server with a certificate for 127.0.0.1 that answers AUTH
 /// as `auth` says, and its CA file in `dir`.
 fn auth_server(dir: &TempDir, auth: Auth) -> (TestServer, PathBuf) {
@@ -56,6 +64,15 @@ fn offering(mechanisms: &'static str, outcome: AuthOutcome) -> Auth {
 fn etrn_auth(server: &impl Target, netrc: &Path, extra: &[&str]) -> Run {
     let options = [&["-v", "--timeout", "3", "--netrc", path_arg(netrc)], extra].concat();
     etrn_a_test(server, &options)
+}
+
+/// [`etrn_auth`] with `--ca-file` and a [`private_netrc`], against an
+/// [`auth_server`] that answers AUTH as `auth` says.
+fn etrn_to_auth_server(purpose: &str, auth: Auth) -> (TestServer, Run) {
+    let (dir, netrc) = private_netrc(purpose);
+    let (server, ca) = auth_server(&dir, auth);
+    let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+    (server, run)
 }
 
 /// No secret of the netrc in anything etrn printed, and the AUTH lines of
@@ -84,10 +101,10 @@ const PLAIN_OVER_TLS: [&str; 6] = [
 
 #[test]
 fn auth_done_when_a_private_netrc_authenticates_inside_tls_and_etrn_is_accepted() {
-    let dir = TempDir::new("etrn-auth-done");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
-    let (server, ca) = auth_server(&dir, offering("PLAIN LOGIN", AuthOutcome::Accept));
-    let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+    let (server, run) = etrn_to_auth_server(
+        "etrn-auth-done",
+        offering("PLAIN LOGIN", AuthOutcome::Accept),
+    );
     assert_status(&run, 0);
     assert_eq!(run.stderr, "", "{run:#?}");
     assert_eq!(server.connections(), 1);
@@ -103,14 +120,11 @@ fn auth_done_when_a_private_netrc_authenticates_inside_tls_and_etrn_is_accepted(
 
 #[test]
 fn auth_offered_only_after_starttls_is_used_after_the_second_ehlo() {
-    let dir = TempDir::new("etrn-auth-after-tls");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
     let auth = Auth {
         before_tls: false,
         ..offering("PLAIN", AuthOutcome::Accept)
     };
-    let (server, ca) = auth_server(&dir, auth);
-    let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+    let (server, run) = etrn_to_auth_server("etrn-auth-after-tls", auth);
     assert_status(&run, 0);
     assert_eq!(server.tagged_lines_on(1), PLAIN_OVER_TLS);
 }
@@ -135,10 +149,10 @@ fn auth_uses_the_strongest_common_mechanism_and_redacts_its_lines() {
     ];
     for (offered, sent) in rows {
         eprintln!("row: {offered}");
-        let dir = TempDir::new("etrn-auth-mechanism");
-        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
-        let (server, ca) = auth_server(&dir, offering(offered, AuthOutcome::Accept));
-        let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+        let (server, run) = etrn_to_auth_server(
+            "etrn-auth-mechanism",
+            offering(offered, AuthOutcome::Accept),
+        );
         assert_status(&run, 0);
         let lines = server.tagged_lines_on(1);
         let auth: Vec<&str> = lines[3..lines.len() - 2]
@@ -168,10 +182,10 @@ fn auth_refused_sends_quit_and_no_etrn_exit_1() {
     ];
     for (reply, hint) in rows {
         eprintln!("row: {reply}");
-        let dir = TempDir::new("etrn-auth-refused");
-        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
-        let (server, ca) = auth_server(&dir, offering("PLAIN", AuthOutcome::Reply(reply)));
-        let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+        let (server, run) = etrn_to_auth_server(
+            "etrn-auth-refused",
+            offering("PLAIN", AuthOutcome::Reply(reply)),
+        );
         assert_status(&run, 1);
         let lines = server.tagged_lines_on(1);
         assert_eq!(lines[..4], PLAIN_OVER_TLS[..4], "{lines:?}");
@@ -190,10 +204,8 @@ fn auth_refused_sends_quit_and_no_etrn_exit_1() {
 
 #[test]
 fn auth_connection_dropped_after_auth_exit_3_no_etrn() {
-    let dir = TempDir::new("etrn-auth-dropped");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
-    let (server, ca) = auth_server(&dir, offering("PLAIN", AuthOutcome::Drop));
-    let run = etrn_auth(&server, &netrc, &["--ca-file", path_arg(&ca)]);
+    let (server, run) =
+        etrn_to_auth_server("etrn-auth-dropped", offering("PLAIN", AuthOutcome::Drop));
     assert_status(&run, 3);
     assert!(server.etrn_lines().is_empty(), "{:?}", server.lines());
     assert_eq!(server.connections(), 1);
@@ -212,8 +224,7 @@ fn auth_not_offered_or_no_common_mechanism_exit_1_quit_no_etrn() {
     ];
     for (auth, message) in rows {
         eprintln!("row: {auth:?}");
-        let dir = TempDir::new("etrn-auth-not-offered");
-        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+        let (dir, netrc) = private_netrc("etrn-auth-not-offered");
         let pki = Pki::new("127.0.0.1");
         let ca = dir.file("ca.pem", &pki.ca_pem);
         let server = TestServer::starttls_with(StartTls::Handshake(pki), auth);
@@ -245,8 +256,7 @@ fn plaintext_auth_server() -> TestServer {
 
 #[test]
 fn auth_plaintext_allows_auth_without_starttls() {
-    let dir = TempDir::new("etrn-auth-plaintext");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (_dir, netrc) = private_netrc("etrn-auth-plaintext");
     let server = plaintext_auth_server();
     let run = etrn_auth(&server, &netrc, &["--auth-plaintext"]);
     assert_status(&run, 0);
@@ -262,8 +272,7 @@ fn auth_plaintext_allows_auth_without_starttls() {
 
 #[test]
 fn auth_without_auth_plaintext_refuses_a_server_without_starttls_exit_3() {
-    let dir = TempDir::new("etrn-auth-no-tls");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (_dir, netrc) = private_netrc("etrn-auth-no-tls");
     let server = plaintext_auth_server();
     let run = etrn_auth(&server, &netrc, &[]);
     assert_status(&run, 3);
@@ -360,8 +369,7 @@ fn auth_netrc_owned_by_another_user_is_refused_exit_2() {
     if !root_or_skip("give a file to another user") {
         return;
     }
-    let dir = TempDir::new("etrn-auth-owner");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (_dir, netrc) = private_netrc("etrn-auth-owner");
     let nobody = 65534;
     std::os::unix::fs::chown(&netrc, Some(nobody), None).expect("chown to nobody");
     refused_netrc(
@@ -423,8 +431,7 @@ fn auth_etrn_hosts_groups_authenticate_with_the_netrc() {
     ];
     for (outcome, status, summary) in rows {
         eprintln!("row: {outcome:?}");
-        let dir = TempDir::new("etrn-auth-etrn-hosts");
-        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+        let (dir, netrc) = private_netrc("etrn-auth-etrn-hosts");
         let (server, ca) = auth_server(&dir, offering("PLAIN", outcome));
         let options = [
             "--etrn-hosts",
@@ -479,8 +486,7 @@ fn auth_challenges_etrn_cannot_answer_are_cancelled_exit_1() {
     ];
     for (challenge, dialogue, message) in rows {
         eprintln!("row: {challenge}");
-        let dir = TempDir::new("etrn-auth-cancel");
-        let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+        let (_dir, netrc) = private_netrc("etrn-auth-cancel");
         let server = smtp_server(
             "220 mx.test ESMTP",
             &[
@@ -504,8 +510,7 @@ fn auth_challenges_etrn_cannot_answer_are_cancelled_exit_1() {
 
 #[test]
 fn auth_reply_that_never_comes_times_out_exit_3() {
-    let dir = TempDir::new("etrn-auth-stall");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (_dir, netrc) = private_netrc("etrn-auth-stall");
     let server = script_server(vec![
         line("220 mx.test ESMTP"),
         reply("EHLO", "250-mx.test\n250-AUTH PLAIN\n250 ETRN"),
@@ -538,8 +543,7 @@ fn auth_reply_that_never_comes_times_out_exit_3() {
 /// written; skipped where namespaces or overlays are not allowed.
 #[test]
 fn etrn_hosts_authenticates_with_the_default_netrc_in_etc_smtpbox() {
-    let dir = TempDir::new("etrn-default-netrc");
-    let netrc = netrc_file(&dir, &netrc_text(), 0o600);
+    let (dir, netrc) = private_netrc("etrn-default-netrc");
     let (server, ca) = auth_server(&dir, offering("PLAIN", AuthOutcome::Accept));
     let overlay = dir.join("overlay");
     let setup = format!(

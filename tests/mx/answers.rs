@@ -5,115 +5,75 @@
 use super::*;
 use Expect::*;
 
-/// MX 10 mx1 (127.0.0.2) and MX 20 mx2 (127.0.0.3), the worse one first
-/// in the answer, so the order comes from the preferences.
-fn two_mx() -> Zone {
+/// MX 10 mx1 (127.0.0.2) and MX `preference` mx2 (127.0.0.3), mx2 first
+/// in the answer, so any order comes from the preferences.
+fn mx1_and_mx2(preference: u16) -> Zone {
     Zone::new()
-        .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.3")
+        .mx_at(DOMAIN, preference, "mx2.d.test", "127.0.0.3")
         .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
 }
 
-#[test]
-fn mx_records_are_decided_in_order_of_preference() {
-    check_rows(vec![
-        Row::new(
-            "the most preferred MX is up",
-            two_mx(),
-            Available("mx1.d.test"),
-        )
-        .host("127.0.0.2", up())
-        .host("127.0.0.3", up())
-        .asked("udp MX d.test"),
-        Row::new("MX 10 down, MX 20 up", two_mx(), Available("mx2.d.test"))
-            .host("127.0.0.2", down())
-            .host("127.0.0.3", up()),
-        Row::new("every MX down", two_mx(), NoneAvailable)
-            .host("127.0.0.2", down())
-            .host("127.0.0.3", down()),
-        Row::new(
-            "an exchange with no address is down",
-            two_mx().mx(DOMAIN, 5, "ghost.d.test"),
-            Available("mx1.d.test"),
-        )
-        .host("127.0.0.2", up())
-        .host("127.0.0.3", up())
-        .asked("udp A ghost.d.test"),
-    ]);
+/// MX 10 mx1 (127.0.0.2) and MX 20 mx2 (127.0.0.3).
+fn two_mx() -> Zone {
+    mx1_and_mx2(20)
 }
 
-#[test]
-fn mx_records_of_one_preference_are_peers() {
-    let peers = || {
-        Zone::new()
-            .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
-            .mx_at(DOMAIN, 10, "mx2.d.test", "127.0.0.3")
-    };
-    check_rows(vec![
-        Row::new(
-            "the first peer down, the second up",
-            peers(),
-            Available("mx2.d.test"),
-        )
-        .host("127.0.0.2", down())
-        .host("127.0.0.3", up()),
-        Row::new(
-            "the first peer up, the second down",
-            peers(),
-            Available("mx1.d.test"),
-        )
-        .host("127.0.0.2", up())
-        .host("127.0.0.3", down()),
-        Row::new("both peers down", peers(), NoneAvailable)
-            .host("127.0.0.2", down())
-            .host("127.0.0.3", down()),
-    ]);
+// MX records are decided in order of preference.
+mx_rows! {
+    the_most_preferred_mx_is_up: two_mx() => Available("mx1.d.test"),
+        host("127.0.0.2", up()), host("127.0.0.3", up()), asked("udp MX d.test");
+    mx_10_down_mx_20_up: two_mx() => Available("mx2.d.test"),
+        host("127.0.0.2", down()), host("127.0.0.3", up());
+    every_mx_down: two_mx() => NoneAvailable,
+        host("127.0.0.2", down()), host("127.0.0.3", down());
+    an_exchange_with_no_address_is_down:
+        two_mx().mx(DOMAIN, 5, "ghost.d.test") => Available("mx1.d.test"),
+        host("127.0.0.2", up()), host("127.0.0.3", up()), asked("udp A ghost.d.test");
 }
 
-#[test]
-fn no_mx_record_means_the_domain_itself_and_a_null_mx_means_none() {
-    let implicit = || Zone::new().a(DOMAIN, "127.0.0.2");
-    check_rows(vec![
-        Row::new("implicit MX, up", implicit(), Available(DOMAIN))
-            .host("127.0.0.2", up())
-            .asked("udp MX d.test"),
-        Row::new("implicit MX, down", implicit(), NoneAvailable).host("127.0.0.2", down()),
-        // The domain's own address greets: a null MX must not fall back to
-        // the implicit MX.
-        Row::new("null MX", implicit().mx(DOMAIN, 0, "."), NoneAvailable).host("127.0.0.2", up()),
-    ]);
+// MX records of one preference are peers: whichever is up.
+mx_rows! {
+    mx1_down_its_peer_mx2_up: mx1_and_mx2(10) => Available("mx2.d.test"),
+        host("127.0.0.2", down()), host("127.0.0.3", up());
+    mx1_up_its_peer_mx2_down: mx1_and_mx2(10) => Available("mx1.d.test"),
+        host("127.0.0.2", up()), host("127.0.0.3", down());
+    both_peers_down: mx1_and_mx2(10) => NoneAvailable,
+        host("127.0.0.2", down()), host("127.0.0.3", down());
 }
 
-#[test]
-fn a_cname_is_followed_and_a_truncated_answer_is_asked_again_over_tcp() {
-    let alias = || two_mx().cname("alias.test", DOMAIN);
-    check_rows(vec![
-        Row::new("CNAME to the MX set", alias(), Available("mx1.d.test"))
-            .host("127.0.0.2", up())
-            .host("127.0.0.3", up())
-            .args(&["--mx", "alias.test"])
-            .asked("udp MX alias.test"),
-        Row::new("CNAME, MX 10 down", alias(), Available("mx2.d.test"))
-            .host("127.0.0.2", down())
-            .host("127.0.0.3", up())
-            .args(&["--mx", "alias.test"]),
-        Row::new(
-            "truncated over UDP",
-            two_mx().behave(DOMAIN, Behaviour::Truncated),
-            Available("mx1.d.test"),
-        )
-        .host("127.0.0.2", up())
-        .host("127.0.0.3", up())
-        .asked("udp MX d.test")
-        .asked("tcp MX d.test"),
-        Row::new(
-            "truncated over UDP, MX 10 down",
-            two_mx().behave(DOMAIN, Behaviour::Truncated),
-            Available("mx2.d.test"),
-        )
-        .host("127.0.0.2", down())
-        .host("127.0.0.3", up())
-        .asked("tcp MX d.test"),
-    ]);
+/// d.test without MX records: its own address, 127.0.0.2.
+fn implicit() -> Zone {
+    Zone::new().a(DOMAIN, "127.0.0.2")
+}
+
+// No MX record means the domain itself; a null MX means none.
+mx_rows! {
+    implicit_mx_up: implicit() => Available(DOMAIN),
+        host("127.0.0.2", up()), asked("udp MX d.test");
+    implicit_mx_down: implicit() => NoneAvailable, host("127.0.0.2", down());
+    /// The domain's own address greets: a null MX must not fall back to
+    /// the implicit MX.
+    null_mx: implicit().mx(DOMAIN, 0, ".") => NoneAvailable, host("127.0.0.2", up());
+}
+
+/// alias.test, a CNAME to [`two_mx`]'s d.test.
+fn alias() -> Zone {
+    two_mx().cname("alias.test", DOMAIN)
+}
+
+// A CNAME is followed; a truncated answer is asked again over TCP.
+mx_rows! {
+    cname_to_the_mx_set: alias() => Available("mx1.d.test"),
+        host("127.0.0.2", up()), host("127.0.0.3", up()),
+        args(&["--mx", "alias.test"]), asked("udp MX alias.test");
+    cname_mx_10_down: alias() => Available("mx2.d.test"),
+        host("127.0.0.2", down()), host("127.0.0.3", up()), args(&["--mx", "alias.test"]);
+    truncated_over_udp: two_mx().behave(DOMAIN, Behaviour::Truncated) => Available("mx1.d.test"),
+        host("127.0.0.2", up()), host("127.0.0.3", up()),
+        asked("udp MX d.test"), asked("tcp MX d.test");
+    truncated_over_udp_mx_10_down:
+        two_mx().behave(DOMAIN, Behaviour::Truncated) => Available("mx2.d.test"),
+        host("127.0.0.2", down()), host("127.0.0.3", up()), asked("tcp MX d.test");
 }
 
 #[test]
@@ -208,8 +168,22 @@ fn a_second_process_answers_from_the_mx_file_without_dns() {
     assert!(until(mx) > until(addr) + 200_000, "{file}");
 }
 
+/// `smtpdcheck --no-cache --timeout 2 --json ARGS --mx d.test` asking
+/// `dns`: it exits `status` and its document has the schema. `None` where
+/// it could not run (SKIPPED).
+fn json_answer(dns: &DnsServer, args: &[&str], status: i32) -> Option<serde_json::Value> {
+    let options = [&["--no-cache", "--timeout", "2", "--json"], args].concat();
+    let argv = [&options[..], &["--mx", DOMAIN]].concat();
+    let run = smtpdcheck(&dns.resolv_conf(QUICK_RESOLVER), &argv)?;
+    assert_eq!(run.status, Some(status), "{run:#?}");
+    let document = support::json::json_document(&run);
+    support::json::assert_smtpdcheck_schema(&document);
+    Some(document)
+}
+
 #[test]
 fn json_names_the_domain_and_its_mx_hosts_in_order() {
+    // MX 10 (127.0.0.2) is down, MX 20 (127.0.0.3) is up.
     let Some(servers) = same_port_or_skip(vec![("127.0.0.3", up())]) else {
         return;
     };
@@ -217,23 +191,9 @@ fn json_names_the_domain_and_its_mx_hosts_in_order() {
         return;
     };
     let port = servers[0].port().to_string();
-    let args = [
-        "--no-cache",
-        "--port",
-        &port,
-        "--timeout",
-        "2",
-        "--json",
-        "--mx",
-        DOMAIN,
-    ];
-    let Some(run) = smtpdcheck(&dns.resolv_conf(QUICK_RESOLVER), &args) else {
+    let Some(document) = json_answer(&dns, &["--port", &port], 1) else {
         return;
     };
-    // MX 10 (127.0.0.2) is down, MX 20 (127.0.0.3) is up.
-    assert_eq!(run.status, Some(1), "{run:#?}");
-    let document = support::json::json_document(&run);
-    support::json::assert_smtpdcheck_schema(&document);
     assert_eq!(document["mx"]["domain"], DOMAIN, "{document}");
     assert_eq!(document["mx"]["null_mx"], false, "{document}");
     assert_eq!(document["available"], "mx2.d.test", "{document}");
@@ -250,13 +210,9 @@ fn json_says_a_null_mx_has_no_servers() {
     let Some(dns) = DnsServer::start_or_skip(Zone::new().mx(DOMAIN, 0, ".")) else {
         return;
     };
-    let args = ["--no-cache", "--timeout", "2", "--json", "--mx", DOMAIN];
-    let Some(run) = smtpdcheck(&dns.resolv_conf(QUICK_RESOLVER), &args) else {
+    let Some(document) = json_answer(&dns, &[], 0) else {
         return;
     };
-    assert_eq!(run.status, Some(0), "{run:#?}");
-    let document = support::json::json_document(&run);
-    support::json::assert_smtpdcheck_schema(&document);
     assert_eq!(document["mx"]["null_mx"], true, "{document}");
     assert_eq!(document["servers"].as_array().map(Vec::len), Some(0));
 }

@@ -19,6 +19,20 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// One `#[test]` a row, played by [`check_row`] under the row's name:
+/// `name: zone => expect`, then the [`Row`] methods that complete it
+/// (`host(ip, script)`, `args(...)`, `asked(query)`...).
+macro_rules! mx_rows {
+    ($($(#[$doc:meta])* $name:ident: $zone:expr => $expect:expr
+        $(, $method:ident($($arg:expr),*))*;)*) => {$(
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            check_row(Row::new(stringify!($name), $zone, $expect)$(.$method($($arg),*))*);
+        }
+    )*};
+}
+
 mod answers;
 mod errors;
 mod policy;
@@ -98,6 +112,11 @@ impl Row {
     fn args(mut self, args: &[&'static str]) -> Row {
         self.args = args.to_vec();
         self
+    }
+
+    /// `--stop server --mx d.test` as the arguments.
+    fn stop(self, server: &'static str) -> Row {
+        self.args(&["--stop", server, "--mx", DOMAIN])
     }
 
     fn resolver(mut self, options: &'static str) -> Row {

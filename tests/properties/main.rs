@@ -60,6 +60,17 @@ fn text_from(pieces: &'static [&'static str], max: usize) -> impl Strategy<Value
     prop::collection::vec(prop::sample::select(pieces), 0..max).prop_map(|v| v.concat())
 }
 
+/// Two inputs a case for a stream reader: arbitrary text or text made of
+/// `pieces` (at most `max` of them), and arbitrary bytes.
+fn reader_inputs(
+    pieces: &'static [&'static str],
+    max: usize,
+) -> impl Strategy<Value = [Vec<u8>; 2]> {
+    let text = prop_oneof![any_text(), text_from(pieces, max)];
+    let bytes = prop::collection::vec(any::<u8>(), 0..300);
+    (text, bytes).prop_map(|(text, bytes)| [text.into_bytes(), bytes])
+}
+
 /// One of `choices`, owned.
 fn one_of(choices: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop::sample::select(choices).prop_map(str::to_owned)

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use crate::checks::policy::check_requests;
-use crate::{any_text, config, text_from};
+use crate::{config, reader_inputs};
 
 /// Attribute lines, separators and stray bytes.
 #[rustfmt::skip]
@@ -25,12 +25,12 @@ proptest! {
 
     #[test]
     fn policy_requests_are_read_within_their_bounds(
-        text in prop_oneof![any_text(), text_from(POLICY_PIECES, 60)],
-        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        inputs in reader_inputs(POLICY_PIECES, 60),
         pieces in prop::collection::vec(prop::sample::select(BYTE_PIECES), 0..60),
     ) {
-        check_requests(text.as_bytes());
-        check_requests(&bytes);
+        for input in inputs {
+            check_requests(&input);
+        }
         check_requests(&pieces.concat());
     }
 }

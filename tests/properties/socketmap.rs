@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use crate::checks::socketmap::{check_domain, check_payload, check_replies, check_stream};
-use crate::{any_text, config, host_name, text_from};
+use crate::{any_text, config, host_name, reader_inputs};
 
 /// Netstring pieces, request words and stray bytes.
 #[rustfmt::skip]
@@ -18,11 +18,11 @@ proptest! {
 
     #[test]
     fn socketmap_streams_are_read_within_their_bounds(
-        text in prop_oneof![any_text(), text_from(SOCKETMAP_PIECES, 40)],
-        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        inputs in reader_inputs(SOCKETMAP_PIECES, 40),
     ) {
-        check_stream(text.as_bytes());
-        check_stream(&bytes);
+        for input in inputs {
+            check_stream(&input);
+        }
     }
 
     #[test]
