@@ -18,7 +18,7 @@ use clap::Parser;
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
 use crate::exit::{self, smtpdcheck::AVAILABLE, smtpdcheck::NONE_AVAILABLE};
-use crate::names::HostName;
+use crate::names::{HostName, Quoted};
 use crate::report::Reporter;
 use crate::runtime::{block_on, block_on_local};
 
@@ -275,12 +275,7 @@ fn save(engine: &Engine, reporter: &Reporter) {
 /// `PRIO:EXCHANGE` servers; a null MX is none available.
 #[inline(never)]
 fn check_mx_hosts(cli: &Cli, domain: &str, reporter: &Reporter) -> Result<u8, AppletError> {
-    let domain = HostName::parse(domain).map_err(|reason| {
-        AppletError::usage(format_args!(
-            "invalid --mx '{}': {reason}",
-            domain.escape_debug()
-        ))
-    })?;
+    let domain = host_option("--mx", domain)?;
     let cache_path = cache_path(cli);
     let mx_file = cache_path.as_deref().and_then(Path::parent);
     let mx_file = mx_file.map(|dir| dir.join(mx_memory::FILE_NAME));
@@ -414,13 +409,14 @@ fn stop_host(cli: &Cli) -> Result<Option<HostName>, AppletError> {
     let Some(stop) = &cli.stop else {
         return Ok(None);
     };
-    let host = HostName::parse(stop).map_err(|reason| {
-        AppletError::usage(format_args!(
-            "invalid --stop '{}': {reason}",
-            stop.escape_debug()
-        ))
-    })?;
-    Ok(Some(host))
+    host_option("--stop", stop).map(Some)
+}
+
+/// The value of a host name option, checked: a usage error naming it.
+fn host_option(option: &str, text: &str) -> Result<HostName, AppletError> {
+    HostName::parse(text).map_err(|reason| {
+        AppletError::usage(format_args!("invalid {option} {}: {reason}", Quoted(text)))
+    })
 }
 
 /// Prints the contract's answer, the available server's name. A closed
