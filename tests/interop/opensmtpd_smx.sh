@@ -72,11 +72,8 @@ action "relay" relay host smtp://127.0.0.1:9
 match from any for domain { "d.test", "nx.test", "none.d.test" } action "relay"
 EOF
     chmod 644 "$OM/smtpd.conf"
-    : >"$OM/syslog.log"
-    $PY "$HERE/syslogd.py" "$OM/syslog.sock" "$OM/syslog.log" >"$OM/syslogd.log" 2>&1 &
+    start_syslogd "$OM/syslog.sock" "$OM/syslog.log"
     SMX_PIDS="$SMX_PIDS $!"
-    local i
-    for ((i = 0; i < 50; i++)); do [ -S "$OM/syslog.sock" ] && break; sleep 0.1; done
     SMTPBOX_SYSLOG=$OM/syslog.sock SMTPBOX_OM=$OM in_smx_namespace "$OM_MOUNTS
         $SMX_DEV" "$O_ROOT/usr/sbin/smtpd" -d -f "$OM/smtpd.conf" >"$OM/smtpd.log" 2>&1 &
     OM_JOB=$!
