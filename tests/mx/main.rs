@@ -21,6 +21,7 @@ mod support;
 
 mod answers;
 mod errors;
+mod filter;
 mod policy;
 mod selftest;
 mod this_host;

@@ -20,7 +20,7 @@ use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -461,6 +461,17 @@ pub fn run_in_namespace(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
+    let all = namespace_args(setup, what, argv)?;
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
+}
+
+/// The arguments of `unshare` that run `argv` in a private mount
+/// namespace after the shell command `setup` (the program replaces the
+/// shell, so the child's id is the program's); `None` when `unshare -m`
+/// cannot run `setup` here (the test is skipped: "SKIPPED: cannot WHAT
+/// here").
+pub fn namespace_args(setup: &str, what: &str, argv: &[&str]) -> Option<Vec<String>> {
     let unshare = ["-m", "--propagation", "private", "sh", "-c"];
     let probe = Command::new("unshare")
         .args(unshare)
@@ -474,7 +485,7 @@ pub fn run_in_namespace(
     }
     let script = format!("{setup} && exec \"$0\" \"$@\"");
     let all = [&unshare[..], &[script.as_str()], argv].concat();
-    Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
+    Some(all.into_iter().map(str::to_owned).collect())
 }
 
 /// The shell command that writes each `(name, text)` into `dir` and
@@ -502,6 +513,38 @@ pub fn run_with_resolver(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
+    let (_dir, setup) = private_resolver(resolv_conf);
+    run_in_namespace(&setup, PRIVATE_RESOLVER, argv, stdin, timeout)
+}
+
+/// `argv` started in the namespace of [`run_with_resolver`] with stdin,
+/// stdout and stderr piped and `env` added, for a test that talks to it
+/// while it runs; with the directory of its /etc files, to be kept until
+/// the child ends. `None` (SKIPPED) where the namespace cannot be made.
+pub fn spawn_with_resolver(
+    resolv_conf: &str,
+    argv: &[&str],
+    env: &[(&str, &str)],
+) -> Option<(Child, TempDir)> {
+    let (dir, setup) = private_resolver(resolv_conf);
+    let args = namespace_args(&setup, PRIVATE_RESOLVER, argv)?;
+    let child = Command::new("unshare")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run unshare: {e}"));
+    Some((child, dir))
+}
+
+/// What cannot be done where the namespace tests are skipped.
+const PRIVATE_RESOLVER: &str = "bind-mount a private /etc/resolv.conf";
+
+/// The private /etc files of [`run_with_resolver`] in a new directory, and
+/// the shell command that mounts them (and hides nscd).
+fn private_resolver(resolv_conf: &str) -> (TempDir, String) {
     let dir = TempDir::new("etc");
     let files = [
         ("hosts", LOCALHOST_ONLY),
@@ -520,6 +563,5 @@ pub fn run_with_resolver(
     }
     let hide_nscd = "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }";
     let setup = format!("{} && {hide_nscd}", private_etc(&dir, &files));
-    let what = "bind-mount a private /etc/resolv.conf";
-    run_in_namespace(&setup, what, argv, stdin, timeout)
+    (dir, setup)
 }
