@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench/policy.sh: (g) the Postfix policy service and (h) one `smtpdcheck
-# --mx` process per request, against a scripted DNS server on loopback
-# that smtpdcheck reaches through a private /etc/resolv.conf in a mount
-# namespace (the machine's own resolver files are never changed; no query
-# leaves the machine). Prints a markdown section on stdout; run.sh appends
-# it to docs/benchmarks.md.
+# --mx` process per request (bench/policy_bench.py), then (k), (l) and the
+# peak RSS of the OpenSMTPD filter (bench/filter_bench.py), against a
+# scripted DNS server on loopback (bench/bench_dns.py) that smtpdcheck
+# reaches through a private /etc/resolv.conf in a mount namespace (the
+# machine's own resolver files are never changed; no query leaves the
+# machine). Prints two markdown sections on stdout; run.sh appends them to
+# docs/benchmarks.md.
 #
 #   bash bench/policy.sh [BINARY]      (as root: port 53, unshare -m)
 #
@@ -27,18 +29,27 @@ fi
 
 bench_tmp policy
 build_helpers
-start_server "$TMP/instant_server" "$PORT" 127.0.0.2
+# Up on 127.0.0.2; on 127.0.0.3 it accepts and never greets (the filter's
+# silent primary); nothing listens on 127.0.0.4.
+start_server "$TMP/instant_server" "$PORT" 127.0.0.2 127.0.0.3
 
 printf 'nameserver 127.0.53.53\noptions timeout:1 attempts:1\n' >"$TMP/resolv.conf"
 printf '127.0.0.1 localhost\n' >"$TMP/hosts"
-# The namespace also gets a private /dev (a tmpfs with the usual device
-# nodes) so the bench can make /dev/log appear and disappear: deferrals are
-# timed with and without a syslog receiver there.
-unshare -m --propagation private sh -c '
-    mount --bind "$1/resolv.conf" /etc/resolv.conf
-    mount --bind "$1/hosts" /etc/hosts
-    mount -t tmpfs -o mode=755 bench-dev /dev
-    mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5
-    mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9
-    shift; exec "$@"' \
-    sh "$TMP" "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
+# in_namespace COMMAND...: runs it in a new mount namespace with the
+# private resolv.conf and hosts, and a private /dev (a tmpfs with the usual
+# device nodes) so the bench can make /dev/log appear and disappear:
+# deferrals are timed with and without a syslog receiver there.
+# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
+in_namespace() {
+    unshare -m --propagation private sh -c '
+        mount --bind "$1/resolv.conf" /etc/resolv.conf
+        mount --bind "$1/hosts" /etc/hosts
+        mount -t tmpfs -o mode=755 bench-dev /dev
+        mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5
+        mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9
+        shift; exec "$@"' \
+        sh "$TMP" "$@"
+}
+in_namespace "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
+echo
+in_namespace "$PYTHON" bench/filter_bench.py "$BIN" "$PORT" "$TMP"

@@ -1,55 +1,20 @@
 """(g) and (h) of bench/policy.sh, run inside its mount namespace.
 
-A DNS server on 127.0.53.53:53 (dnspython builds and parses every
-message) answers: d.test MX 10 mx1.d.test (127.0.0.2, where the instant
-server greets) and MX 20 mx2.d.test (127.0.0.1, this host); dN.test the
-same MX set. Prints a markdown section.
+bench/bench_dns.py answers on 127.0.53.53:53: d.test and dN.test MX 10
+mx1.d.test (127.0.0.2, where the instant server greets) and MX 20
+mx2.d.test (127.0.0.1, this host). Prints a markdown section.
 """
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
-import dns.flags
-import dns.message
-import dns.rcode
-import dns.rrset
+import bench_dns
 
 BIN, PORT, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 POLICY = [BIN, "smtpdcheck", "--postfix-policy", "--port", PORT, "--cache-dir", TMP]
-
-
-def answer(query):
-    response = dns.message.make_response(query)
-    response.flags |= dns.flags.RA
-    question = query.question[0]
-    name, rdtype = question.name.to_text().lower(), question.rdtype
-    if rdtype == dns.rdatatype.MX and name.endswith(".test.") and name.startswith("d"):
-        response.answer.append(dns.rrset.from_text(
-            name, 300, "IN", "MX", "10 mx1.d.test.", "20 mx2.d.test."))
-    elif rdtype == dns.rdatatype.A and name in ("mx1.d.test.", "mx2.d.test."):
-        ip = "127.0.0.2" if name.startswith("mx1") else "127.0.0.1"
-        response.answer.append(dns.rrset.from_text(name, 300, "IN", "A", ip))
-    elif name not in ("mx1.d.test.", "mx2.d.test."):
-        response.set_rcode(dns.rcode.NXDOMAIN)
-    return response
-
-
-def serve_dns(sock):
-    while True:
-        try:
-            data, peer = sock.recvfrom(4096)
-            sock.sendto(answer(dns.message.from_wire(data)).to_wire(), peer)
-        except Exception:
-            continue
-
-
-dns_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-dns_socket.bind(("127.0.53.53", 53))
-threading.Thread(target=serve_dns, args=(dns_socket,), daemon=True).start()
+bench_dns.start()
 
 
 def rcpt(domain, server_address="127.0.0.1"):

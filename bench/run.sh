@@ -543,7 +543,8 @@ L.append("")
 open(out, "w").write("\n".join(L))
 print("\n".join(L))
 PY
-# (g) and (h): the policy service and --mx, in their own script (root only);
+# (g) and (h): the policy service and --mx, then (k), (l) and the peak RSS of
+# the OpenSMTPD filter, in their own script (root only);
 # (i): check_mx against check_smtp, in its own.
 { echo; bash bench/policy.sh "$BIN"; } >>"$OUT"
 { echo; bash bench/check_mx.sh "$BIN"; } >>"$OUT"

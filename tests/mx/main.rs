@@ -35,6 +35,7 @@ macro_rules! mx_rows {
 
 mod answers;
 mod errors;
+mod filter;
 mod policy;
 mod selftest;
 mod socketmap;

@@ -461,14 +461,17 @@ pub fn run_in_namespace(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
-    let all = namespace_argv(setup, what, argv)?;
+    let all = namespace_args(setup, what, argv)?;
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     Some(run_program(Path::new("unshare"), &all, &[], stdin, timeout))
 }
 
-/// The `unshare` arguments that run `argv` after `setup` in a private
-/// mount namespace; `None` (skipped) when `setup` cannot run there.
-fn namespace_argv(setup: &str, what: &str, argv: &[&str]) -> Option<Vec<String>> {
+/// The arguments of `unshare` that run `argv` in a private mount
+/// namespace after the shell command `setup` (the program replaces the
+/// shell, so the child's id is the program's); `None` when `unshare -m`
+/// cannot run `setup` here (the test is skipped: "SKIPPED: cannot WHAT
+/// here").
+pub fn namespace_args(setup: &str, what: &str, argv: &[&str]) -> Option<Vec<String>> {
     let unshare = ["-m", "--propagation", "private", "sh", "-c"];
     let probe = Command::new("unshare")
         .args(unshare)
@@ -510,16 +513,78 @@ pub fn run_with_resolver(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Option<Run> {
-    let (_etc, setup) = resolver_setup(resolv_conf);
-    run_in_namespace(&setup, RESOLVER_SETUP, argv, stdin, timeout)
+    let (_dir, setup) = private_resolver(resolv_conf);
+    run_in_namespace(&setup, PRIVATE_RESOLVER, argv, stdin, timeout)
 }
 
-/// What [`resolver_setup`] does, for a skip.
-const RESOLVER_SETUP: &str = "bind-mount a private /etc/resolv.conf";
+/// `argv` started in the namespace of [`run_with_resolver`] with stdin,
+/// stdout and stderr piped and `env` added, for a test that talks to it
+/// while it runs; with the directory of its /etc files, to be kept until
+/// the child ends. `None` (SKIPPED) where the namespace cannot be made.
+pub fn spawn_with_resolver(
+    resolv_conf: &str,
+    argv: &[&str],
+    env: &[(&str, &str)],
+    stdin: Stdio,
+) -> Option<(Child, TempDir)> {
+    let (dir, setup) = private_resolver(resolv_conf);
+    let args = namespace_args(&setup, PRIVATE_RESOLVER, argv)?;
+    let mut command = Command::new("unshare");
+    for name in NOT_INHERITED {
+        command.env_remove(name);
+    }
+    let child = command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run unshare: {e}"));
+    Some((child, dir))
+}
 
-/// The private /etc files of [`run_with_resolver`] (kept while the
-/// directory lives) and the shell command that mounts them.
-fn resolver_setup(resolv_conf: &str) -> (TempDir, String) {
+/// A long-lived applet (a service) started by [`spawn_with_resolver`]
+/// with its own cache directory; killed when dropped.
+pub struct Service {
+    pub child: Child,
+    _etc: TempDir,
+    _cache: TempDir,
+}
+
+impl Service {
+    /// Starts `argv` with `stdin`; `None` (skipped) where the namespace
+    /// cannot be made.
+    pub fn start(resolv_conf: &str, argv: &[&str], stdin: Stdio) -> Option<Service> {
+        let cache = TempDir::new("xdg-cache");
+        let env = [("XDG_CACHE_HOME", cache.arg())];
+        let (child, etc) = spawn_with_resolver(resolv_conf, argv, &env, stdin)?;
+        Some(Service {
+            child,
+            _etc: etc,
+            _cache: cache,
+        })
+    }
+
+    /// Whether it still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What cannot be done where the namespace tests are skipped.
+const PRIVATE_RESOLVER: &str = "bind-mount a private /etc/resolv.conf";
+
+/// The private /etc files of [`run_with_resolver`] in a new directory, and
+/// the shell command that mounts them (and hides nscd).
+fn private_resolver(resolv_conf: &str) -> (TempDir, String) {
     let dir = TempDir::new("etc");
     let files = [
         ("hosts", LOCALHOST_ONLY),
@@ -539,51 +604,4 @@ fn resolver_setup(resolv_conf: &str) -> (TempDir, String) {
     let hide_nscd = "{ [ ! -d /run/nscd ] || mount -t tmpfs tmpfs /run/nscd; }";
     let setup = format!("{} && {hide_nscd}", private_etc(&dir, &files));
     (dir, setup)
-}
-
-/// A long-lived applet (a service) in the namespace of
-/// [`run_with_resolver`], its stdout and stderr piped; killed when
-/// dropped.
-pub struct Service {
-    pub child: Child,
-    _etc: TempDir,
-    _cache: TempDir,
-}
-
-impl Service {
-    /// Starts `argv` with `stdin`; `None` (skipped) where the namespace
-    /// cannot be made.
-    pub fn start(resolv_conf: &str, argv: &[&str], stdin: Stdio) -> Option<Service> {
-        let (etc, setup) = resolver_setup(resolv_conf);
-        let all = namespace_argv(&setup, RESOLVER_SETUP, argv)?;
-        let cache = TempDir::new("xdg-cache");
-        let mut command = Command::new("unshare");
-        command
-            .args(&all)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("XDG_CACHE_HOME", cache.path());
-        for name in NOT_INHERITED {
-            command.env_remove(name);
-        }
-        let child = command.spawn().expect("start the service");
-        Some(Service {
-            child,
-            _etc: etc,
-            _cache: cache,
-        })
-    }
-
-    /// Whether it still runs.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

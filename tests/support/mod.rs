@@ -21,6 +21,7 @@
 mod conn;
 pub mod dns;
 pub mod files;
+pub mod filter;
 pub mod json;
 pub mod mx;
 pub mod plugin;
