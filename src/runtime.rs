@@ -18,10 +18,22 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
     Ok(output)
 }
 
+/// The most threads a service's runtime runs blocking lookups on
+/// (`getaddrinfo`, `res_query`) at once; more wait their turn, within their
+/// decision's deadline. Each thread keeps a stack and a malloc arena: with
+/// tokio's default (512) a burst of new domains grew the OpenSMTPD filter
+/// past 20 MiB (bench (k)'s peak RSS).
+const SERVICE_LOOKUP_THREADS: usize = 16;
+
 /// [`block_on`] for a service whose tasks share state that is not `Send`
-/// (spawned with `spawn_local`): the same runtime, with a `LocalSet`.
+/// (spawned with `spawn_local`): the same runtime, with a `LocalSet`, and
+/// at most [`SERVICE_LOOKUP_THREADS`] blocking lookups at once.
 pub fn block_on_local<F: Future>(future: F) -> io::Result<F::Output> {
-    let runtime = current_thread()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(SERVICE_LOOKUP_THREADS)
+        .build()?;
     let output = tokio::task::LocalSet::new().block_on(&runtime, future);
     runtime.shutdown_background();
     Ok(output)

@@ -116,3 +116,14 @@ define(\`confREFUSE_LA', \`300')dnl
 define(\`confDONT_PROBE_INTERFACES', \`True')dnl
 EOF
 }
+
+# out_has OK-TEXT FAIL-TEXT REGEX...: ok when every extended REGEX matches
+# a line of $OUT, else fail (and show $OUT)
+out_has() {
+    local good=$1 bad=$2 pattern
+    shift 2
+    for pattern in "$@"; do
+        grep -Eq -- "$pattern" "$OUT" || { fail "$bad"; show "$OUT"; return 0; }
+    done
+    ok "$good"
+}

@@ -397,12 +397,8 @@ tls_checks() {
     check "$name: etrn --starttls require --ca-file server.pem" 0 \
         "${ETRN[@]}" -v --starttls require --ca-file "$TLS/server.pem" --helo $HELO --port "$port" 127.0.0.1 $DOMAIN
     keep "$name.tls-require-ca"
-    if grep -q '^>>> STARTTLS' "$OUT" && grep -q "^>>> ETRN $DOMAIN" "$OUT"; then
-        ok "$name: STARTTLS, then ETRN inside TLS"
-    else
-        fail "$name: no STARTTLS before the ETRN"
-        show "$OUT"
-    fi
+    out_has "$name: STARTTLS, then ETRN inside TLS" "$name: no STARTTLS before the ETRN" \
+        '^>>> STARTTLS' "^>>> ETRN $DOMAIN"
     $evid "$log" "$off" && ok "$name: new delivery attempt after ETRN over TLS" ||
         { fail "$name: no delivery attempt after ETRN over TLS"; show "$log"; }
     sleep 1.2
@@ -557,12 +553,8 @@ postfix_checks() {
     check "postfix: etrn --starttls opportunistic" 0 \
         "${ETRN[@]}" -v --starttls opportunistic --helo $HELO --port $P_PORT 127.0.0.1 $DOMAIN
     keep "postfix.tls"
-    if grep -q '^>>> STARTTLS' "$OUT" && grep -Eiq '^220 .*(ready|tls)' "$OUT"; then
-        ok "postfix: opportunistic STARTTLS was used"
-    else
-        fail "postfix: opportunistic STARTTLS was not used"
-        show "$OUT"
-    fi
+    out_has "postfix: opportunistic STARTTLS was used" "postfix: opportunistic STARTTLS was not used" \
+        '^>>> STARTTLS' '^220 .*([Rr]eady|TLS|tls)'
     postfix_evidence "$P_LOG" "$off" && ok "postfix: new delivery attempt after ETRN over TLS" ||
         fail "postfix: no delivery attempt after ETRN over TLS"
     check "postfix: etrn --starttls require (system CAs) fails" 3 \
