@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
-use super::perfdata::{Metric, above, below};
+use super::perfdata::{Levels, Metric, above, below};
 use crate::exit::check_mx::{CRITICAL, OK, UNKNOWN, WARNING};
 
 /// Seconds in a day, for certificate lifetimes.
@@ -67,14 +67,10 @@ impl fmt::Display for Status {
 /// The thresholds and rules of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// `-w`: a slower greeting is WARNING.
-    pub greeting_warn: Option<Duration>,
-    /// `-c`: a slower greeting is CRITICAL.
-    pub greeting_crit: Option<Duration>,
-    /// `--cert-warn`: fewer days left is WARNING.
-    pub cert_warn_days: i64,
-    /// `--cert-crit`: fewer days left is CRITICAL.
-    pub cert_crit_days: i64,
+    /// `-w`, `-c`: a slower greeting is WARNING, CRITICAL.
+    pub greeting: Levels<Option<Duration>>,
+    /// `--cert-warn`, `--cert-crit`: fewer days left is WARNING, CRITICAL.
+    pub cert_days: Levels<i64>,
     /// `--min-up`: fewer hosts up is CRITICAL.
     pub min_up: usize,
     /// `--require-tls`: TLS problems are CRITICAL.
@@ -298,24 +294,32 @@ fn judge_address(
         } else {
             format!("certificate expires in {days} days")
         };
-        if days < thresholds.cert_crit_days {
-            problem(Status::Critical, text);
-        } else if days < thresholds.cert_warn_days {
-            problem(Status::Warning, text);
+        if let Some(status) = alert(thresholds.cert_days, |limit| days < limit) {
+            problem(status, text);
         }
     }
     if let Some(time) = address.greeting_time {
-        let text = format!("greeting took {:.3}s", time.as_secs_f64());
-        if thresholds.greeting_crit.is_some_and(|limit| time > limit) {
-            problem(Status::Critical, text);
-        } else if thresholds.greeting_warn.is_some_and(|limit| time > limit) {
-            problem(Status::Warning, text);
+        let slower = |limit: Option<Duration>| limit.is_some_and(|limit| time > limit);
+        if let Some(status) = alert(thresholds.greeting, slower) {
+            problem(status, format!("greeting took {:.3}s", time.as_secs_f64()));
         }
     }
     AddressVerdict {
         status: worst(problems.iter().map(|p| p.status)),
         problems,
         days_left,
+    }
+}
+
+/// CRITICAL when `beyond` the critical level, else WARNING when beyond the
+/// warning level.
+fn alert<T>(levels: Levels<T>, beyond: impl Fn(T) -> bool) -> Option<Status> {
+    if beyond(levels.crit) {
+        Some(Status::Critical)
+    } else if beyond(levels.warn) {
+        Some(Status::Warning)
+    } else {
+        None
     }
 }
 
@@ -386,17 +390,13 @@ fn perfdata(
                 address.connect_time,
             ));
             metrics.push(
-                Metric::seconds(format!("{peer} greeting"), address.greeting_time).thresholds(
-                    seconds(thresholds.greeting_warn),
-                    seconds(thresholds.greeting_crit),
-                ),
+                Metric::seconds(format!("{peer} greeting"), address.greeting_time)
+                    .thresholds(thresholds.greeting.map(seconds)),
             );
             metrics.push(Metric::seconds(format!("{peer} tls"), tls_time));
             metrics.push(
-                Metric::integer(format!("{peer} cert_days"), judged.days_left).thresholds(
-                    Some(below(thresholds.cert_warn_days)),
-                    Some(below(thresholds.cert_crit_days)),
-                ),
+                Metric::integer(format!("{peer} cert_days"), judged.days_left)
+                    .thresholds(thresholds.cert_days.map(|days| Some(below(days)))),
             );
         }
     }
@@ -404,7 +404,10 @@ fn perfdata(
     let up = i64::try_from(up).unwrap_or(i64::MAX);
     metrics.push(
         Metric::integer("mx_up".to_owned(), Some(up))
-            .thresholds(Some(below(total)), Some(below(thresholds.min_up)))
+            .thresholds(Levels {
+                warn: Some(below(total)),
+                crit: Some(below(thresholds.min_up)),
+            })
             .bounds(Some(0), Some(total)),
     );
     metrics
@@ -423,10 +426,8 @@ mod tests {
 
     fn thresholds() -> Thresholds {
         Thresholds {
-            greeting_warn: None,
-            greeting_crit: None,
-            cert_warn_days: 30,
-            cert_crit_days: 7,
+            greeting: Levels::default(),
+            cert_days: Levels { warn: 30, crit: 7 },
             min_up: 1,
             require_tls: false,
         }
@@ -563,7 +564,7 @@ mod tests {
                 "certificate expiring in 5 days, crit 3",
                 vec![host("mx1", vec![healthy("192.0.2.1", 5)])],
                 Thresholds {
-                    cert_crit_days: 3,
+                    cert_days: Levels { warn: 30, crit: 3 },
                     ..thresholds()
                 },
                 Status::Warning,
@@ -640,8 +641,10 @@ mod tests {
                 "slow greeting above -c",
                 vec![host("mx1", vec![healthy("192.0.2.1", 90)])],
                 Thresholds {
-                    greeting_warn: Some(Duration::from_micros(100)),
-                    greeting_crit: Some(Duration::from_millis(1)),
+                    greeting: Levels {
+                        warn: Some(Duration::from_micros(100)),
+                        crit: Some(Duration::from_millis(1)),
+                    },
                     ..thresholds()
                 },
                 Status::Critical,

@@ -288,6 +288,7 @@ mod tests {
     use super::*;
     use crate::check_mx::evaluate::{Thresholds, evaluate};
     use crate::check_mx::facts::{Failure, HostFacts};
+    use crate::check_mx::perfdata::Levels;
 
     fn report(reply: &str) -> Report {
         let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
@@ -303,10 +304,8 @@ mod tests {
             addresses: vec![address],
         }];
         let thresholds = Thresholds {
-            greeting_warn: None,
-            greeting_crit: None,
-            cert_warn_days: 21,
-            cert_crit_days: 7,
+            greeting: Levels::default(),
+            cert_days: Levels { warn: 21, crit: 7 },
             min_up: 1,
             require_tls: false,
         };
