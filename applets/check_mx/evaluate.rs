@@ -298,7 +298,7 @@ fn judge_address(
             problem(status, text);
         }
     }
-    if let Some(time) = address.greeting_time {
+    if let Some(time) = address.times.greeting {
         let slower = |limit: Option<Duration>| limit.is_some_and(|limit| time > limit);
         if let Some(status) = alert(thresholds.greeting, slower) {
             problem(status, format!("greeting took {:.3}s", time.as_secs_f64()));
@@ -381,19 +381,15 @@ fn perfdata(
     for (host, verdict) in hosts.iter().zip(verdicts) {
         for (address, judged) in host.addresses.iter().zip(&verdict.addresses) {
             let peer = peer(&host.name, address);
-            let tls_time = match address.tls {
-                Tls::Established { time, .. } => Some(time),
-                _ => None,
-            };
             metrics.push(Metric::seconds(
                 format!("{peer} connect"),
-                address.connect_time,
+                address.times.connect,
             ));
             metrics.push(
-                Metric::seconds(format!("{peer} greeting"), address.greeting_time)
+                Metric::seconds(format!("{peer} greeting"), address.times.greeting)
                     .thresholds(thresholds.greeting.map(seconds)),
             );
-            metrics.push(Metric::seconds(format!("{peer} tls"), tls_time));
+            metrics.push(Metric::seconds(format!("{peer} tls"), address.times.tls));
             metrics.push(
                 Metric::integer(format!("{peer} cert_days"), judged.days_left)
                     .thresholds(thresholds.cert_days.map(|days| Some(below(days)))),
@@ -418,7 +414,7 @@ fn perfdata(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check_mx::facts::Certificate;
+    use crate::check_mx::facts::{Certificate, Times};
     use crate::check_mx::perfdata::{parse, render};
 
     const NOW: i64 = 1_800_000_000;
@@ -440,12 +436,14 @@ mod tests {
             address: format!("{ip}:25").parse().expect("literal"),
             reached: Stage::Quit,
             failure: None,
-            connect_time: Some(Duration::from_millis(1)),
-            greeting_time: Some(Duration::from_millis(2)),
+            times: Times {
+                connect: Some(Duration::from_millis(1)),
+                greeting: Some(Duration::from_millis(2)),
+                tls: Some(Duration::from_millis(3)),
+            },
             greeting: Some("220 mx ESMTP".into()),
             tls: Tls::Established {
                 version: "TLSv1.3".into(),
-                time: Duration::from_millis(3),
                 verification_error: None,
             },
             certificate: Some(Certificate {
@@ -627,7 +625,6 @@ mod tests {
                         let mut facts = healthy("192.0.2.1", 90);
                         facts.tls = Tls::Established {
                             version: "TLSv1.3".into(),
-                            time: Duration::ZERO,
                             verification_error: Some("unknown issuer".into()),
                         };
                         facts

@@ -75,10 +75,8 @@ pub struct AddressFacts {
     /// any stage timed out. What fails after the `220` to STARTTLS is a
     /// TLS failure ([`Tls::Failed`]), not this.
     pub failure: Option<Failure>,
-    /// Time to establish the TCP connection.
-    pub connect_time: Option<Duration>,
-    /// Time from the connection to the end of the `220` greeting.
-    pub greeting_time: Option<Duration>,
+    /// How long each step took.
+    pub times: Times,
     /// The greeting as the server sent it (`220 mx.example ESMTP`).
     pub greeting: Option<String>,
     /// What became of STARTTLS.
@@ -97,8 +95,7 @@ impl AddressFacts {
             address,
             reached: Stage::Connect,
             failure: None,
-            connect_time: None,
-            greeting_time: None,
+            times: Times::default(),
             greeting: None,
             tls: Tls::NotReached,
             certificate: None,
@@ -112,6 +109,19 @@ impl AddressFacts {
     pub fn is_up(&self) -> bool {
         self.failure.is_none()
     }
+}
+
+/// How long the steps of one check took, each `None` until it is done:
+/// the times the performance data and the `--json` `times` object show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Times {
+    /// Establishing the TCP connection.
+    pub connect: Option<Duration>,
+    /// From the connection to the end of the `220` greeting.
+    pub greeting: Option<Duration>,
+    /// The `STARTTLS` command, its reply and the handshake (only when
+    /// TLS was established).
+    pub tls: Option<Duration>,
 }
 
 /// What became of STARTTLS on one connection.
@@ -129,8 +139,6 @@ pub enum Tls {
     Established {
         /// `TLSv1.3`, `TLSv1.2`.
         version: String,
-        /// Time for the `STARTTLS` command, its reply and the handshake.
-        time: Duration,
         /// Why the certificate chain or name did not verify (`None`: it
         /// verified).
         verification_error: Option<String>,

@@ -228,7 +228,7 @@ async fn dialogue(name: &str, address: SocketAddr, settings: &Settings, slot: &S
         Err(error) => return fail(&error),
     };
     update(slot, |facts| {
-        facts.connect_time = Some(started.elapsed());
+        facts.times.connect = Some(started.elapsed());
         facts.reached = Stage::Greeting;
     });
 
@@ -247,7 +247,7 @@ async fn dialogue(name: &str, address: SocketAddr, settings: &Settings, slot: &S
         }
     };
     update(slot, |facts| {
-        facts.greeting_time = Some(started.elapsed());
+        facts.times.greeting = Some(started.elapsed());
         facts.greeting = Some(session.greeting().to_string());
         facts.reached = Stage::Ehlo;
     });
@@ -308,9 +308,9 @@ async fn over_tls(
     update(slot, |facts| {
         facts.tls = Tls::Established {
             version: session.tls_version().unwrap_or_else(|| "TLS".to_owned()),
-            time: handshake,
             verification_error,
         };
+        facts.times.tls = Some(handshake);
         facts.reached = Stage::Ehlo;
     });
     match session.hello(&settings.helo).await {
