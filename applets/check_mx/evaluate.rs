@@ -156,13 +156,13 @@ pub fn evaluate(
     for host in hosts {
         let host_up = host_is_up(host);
         let down = if host_up { Status::Warning } else { down_host };
-        let lookup_problem = host.lookup_failure.as_ref().map(|failure| Problem {
+        let lookup_problem = host.lookup_failure().map(|failure| Problem {
             status: failure_status(failure, down),
             subject: host.name.clone(),
             text: failure_text(Stage::Lookup, failure),
         });
         let addresses: Vec<AddressVerdict> = host
-            .addresses
+            .addresses()
             .iter()
             .map(|address| judge_address(&host.name, address, down, thresholds, now))
             .collect();
@@ -202,7 +202,7 @@ pub fn evaluate(
 }
 
 fn host_is_up(host: &HostFacts) -> bool {
-    host.addresses.iter().any(AddressFacts::is_up)
+    host.addresses().iter().any(AddressFacts::is_up)
 }
 
 /// The worst of `statuses`; OK when there are none.
@@ -342,7 +342,7 @@ fn summary(
     problems.sort_by_key(|p| std::cmp::Reverse(p.status));
     let mut parts: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let of_domain = domain.map_or(String::new(), |d| format!(" of {d}"));
-    let addresses: Vec<&AddressFacts> = hosts.iter().flat_map(|h| &h.addresses).collect();
+    let addresses: Vec<&AddressFacts> = hosts.iter().flat_map(HostFacts::addresses).collect();
     let with_tls = addresses
         .iter()
         .filter(|a| matches!(a.tls, Tls::Established { .. }))
@@ -379,7 +379,7 @@ fn perfdata(
     let seconds = |limit: Option<Duration>| limit.map(|l| above(l.as_secs_f64()));
     let mut metrics = Vec::new();
     for (host, verdict) in hosts.iter().zip(verdicts) {
-        for (address, judged) in host.addresses.iter().zip(&verdict.addresses) {
+        for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let peer = peer(&host.name, address);
             metrics.push(Metric::seconds(
                 format!("{peer} connect"),
@@ -470,8 +470,7 @@ mod tests {
         HostFacts {
             name: name.into(),
             preference: Some(10),
-            lookup_failure: None,
-            addresses,
+            lookup: Ok(addresses),
         }
     }
 
@@ -652,7 +651,7 @@ mod tests {
                 vec![
                     host("mx1", vec![healthy("192.0.2.1", 90)]),
                     HostFacts {
-                        lookup_failure: Some(Failure {
+                        lookup: Err(Failure {
                             message: "no address".into(),
                             timed_out: false,
                         }),

@@ -57,11 +57,21 @@ pub struct HostFacts {
     pub name: String,
     /// Its MX preference; `None` for `-H` hosts.
     pub preference: Option<u16>,
-    /// Why it has no address to check (lookup failed, none of the asked
-    /// family).
-    pub lookup_failure: Option<Failure>,
-    /// Every address checked, in the resolver's order.
-    pub addresses: Vec<AddressFacts>,
+    /// Every address checked, in the resolver's order; or why it had no
+    /// address to check (lookup failed, none of the asked family).
+    pub lookup: Result<Vec<AddressFacts>, Failure>,
+}
+
+impl HostFacts {
+    /// The addresses checked (none when the lookup failed).
+    pub fn addresses(&self) -> &[AddressFacts] {
+        self.lookup.as_deref().unwrap_or_default()
+    }
+
+    /// Why it had no address to check, if so.
+    pub fn lookup_failure(&self) -> Option<&Failure> {
+        self.lookup.as_ref().err()
+    }
 }
 
 /// The check of one address of a host.

@@ -52,7 +52,7 @@ pub fn text(report: &Report) -> String {
             out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
-        for (address, verdict) in host.addresses.iter().zip(&judged.addresses) {
+        for (address, verdict) in host.addresses().iter().zip(&judged.addresses) {
             let line = format!(
                 "{}{preference}: {} - {}",
                 peer(&host.name, address),
@@ -64,7 +64,7 @@ pub fn text(report: &Report) -> String {
         }
     }
     for host in &report.hosts {
-        for address in host.addresses.iter().filter(|a| !a.dialogue.is_empty()) {
+        for address in host.addresses().iter().filter(|a| !a.dialogue.is_empty()) {
             out.push_str(&format!("dialogue with {}:\n", peer(&host.name, address)));
             for line in &address.dialogue {
                 out.push_str("  ");
@@ -153,7 +153,7 @@ pub fn json(report: &Report) -> String {
 
 fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> {
     let addresses = host
-        .addresses
+        .addresses()
         .iter()
         .zip(&verdict.addresses)
         .map(|(address, verdict)| json_address(address, verdict))
@@ -163,7 +163,7 @@ fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> 
         preference: host.preference,
         up: verdict.up,
         status: verdict.status,
-        lookup_error: host.lookup_failure.as_ref().map(|f| f.message.as_str()),
+        lookup_error: host.lookup_failure().map(|f| f.message.as_str()),
         problems: verdict.lookup_problem.iter().collect(),
         addresses,
     }
@@ -301,8 +301,7 @@ mod tests {
         let hosts = vec![HostFacts {
             name: "mx.test".into(),
             preference: Some(10),
-            lookup_failure: None,
-            addresses: vec![address],
+            lookup: Ok(vec![address]),
         }];
         let thresholds = Thresholds {
             greeting: Levels::default(),
