@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
-use super::perfdata::{Metric, above, below};
+use super::perfdata::{Levels, Metric, above, below};
 use crate::exit::check_mx::{CRITICAL, OK, UNKNOWN, WARNING};
 
 /// Seconds in a day, for certificate lifetimes.
@@ -67,14 +67,10 @@ impl fmt::Display for Status {
 /// The thresholds and rules of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// `-w`: a slower greeting is WARNING.
-    pub greeting_warn: Option<Duration>,
-    /// `-c`: a slower greeting is CRITICAL.
-    pub greeting_crit: Option<Duration>,
-    /// `--cert-warn`: fewer days left is WARNING.
-    pub cert_warn_days: i64,
-    /// `--cert-crit`: fewer days left is CRITICAL.
-    pub cert_crit_days: i64,
+    /// `-w`, `-c`: a slower greeting is WARNING, CRITICAL.
+    pub greeting: Levels<Option<Duration>>,
+    /// `--cert-warn`, `--cert-crit`: fewer days left is WARNING, CRITICAL.
+    pub cert_days: Levels<i64>,
     /// `--min-up`: fewer hosts up is CRITICAL.
     pub min_up: usize,
     /// `--require-tls`: TLS problems are CRITICAL.
@@ -160,13 +156,13 @@ pub fn evaluate(
     for host in hosts {
         let host_up = host_is_up(host);
         let down = if host_up { Status::Warning } else { down_host };
-        let lookup_problem = host.lookup_failure.as_ref().map(|failure| Problem {
+        let lookup_problem = host.lookup_failure().map(|failure| Problem {
             status: failure_status(failure, down),
             subject: host.name.clone(),
             text: failure_text(Stage::Lookup, failure),
         });
         let addresses: Vec<AddressVerdict> = host
-            .addresses
+            .addresses()
             .iter()
             .map(|address| judge_address(&host.name, address, down, thresholds, now))
             .collect();
@@ -206,7 +202,7 @@ pub fn evaluate(
 }
 
 fn host_is_up(host: &HostFacts) -> bool {
-    host.addresses.iter().any(AddressFacts::is_up)
+    host.addresses().iter().any(AddressFacts::is_up)
 }
 
 /// The worst of `statuses`; OK when there are none.
@@ -298,24 +294,32 @@ fn judge_address(
         } else {
             format!("certificate expires in {days} days")
         };
-        if days < thresholds.cert_crit_days {
-            problem(Status::Critical, text);
-        } else if days < thresholds.cert_warn_days {
-            problem(Status::Warning, text);
+        if let Some(status) = alert(thresholds.cert_days, |limit| days < limit) {
+            problem(status, text);
         }
     }
-    if let Some(time) = address.greeting_time {
-        let text = format!("greeting took {:.3}s", time.as_secs_f64());
-        if thresholds.greeting_crit.is_some_and(|limit| time > limit) {
-            problem(Status::Critical, text);
-        } else if thresholds.greeting_warn.is_some_and(|limit| time > limit) {
-            problem(Status::Warning, text);
+    if let Some(time) = address.times.greeting {
+        let slower = |limit: Option<Duration>| limit.is_some_and(|limit| time > limit);
+        if let Some(status) = alert(thresholds.greeting, slower) {
+            problem(status, format!("greeting took {:.3}s", time.as_secs_f64()));
         }
     }
     AddressVerdict {
         status: worst(problems.iter().map(|p| p.status)),
         problems,
         days_left,
+    }
+}
+
+/// CRITICAL when `beyond` the critical level, else WARNING when beyond the
+/// warning level.
+fn alert<T>(levels: Levels<T>, beyond: impl Fn(T) -> bool) -> Option<Status> {
+    if beyond(levels.crit) {
+        Some(Status::Critical)
+    } else if beyond(levels.warn) {
+        Some(Status::Warning)
+    } else {
+        None
     }
 }
 
@@ -338,7 +342,7 @@ fn summary(
     problems.sort_by_key(|p| std::cmp::Reverse(p.status));
     let mut parts: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let of_domain = domain.map_or(String::new(), |d| format!(" of {d}"));
-    let addresses: Vec<&AddressFacts> = hosts.iter().flat_map(|h| &h.addresses).collect();
+    let addresses: Vec<&AddressFacts> = hosts.iter().flat_map(HostFacts::addresses).collect();
     let with_tls = addresses
         .iter()
         .filter(|a| matches!(a.tls, Tls::Established { .. }))
@@ -375,28 +379,20 @@ fn perfdata(
     let seconds = |limit: Option<Duration>| limit.map(|l| above(l.as_secs_f64()));
     let mut metrics = Vec::new();
     for (host, verdict) in hosts.iter().zip(verdicts) {
-        for (address, judged) in host.addresses.iter().zip(&verdict.addresses) {
+        for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let peer = peer(&host.name, address);
-            let tls_time = match address.tls {
-                Tls::Established { time, .. } => Some(time),
-                _ => None,
-            };
             metrics.push(Metric::seconds(
                 format!("{peer} connect"),
-                address.connect_time,
+                address.times.connect,
             ));
             metrics.push(
-                Metric::seconds(format!("{peer} greeting"), address.greeting_time).thresholds(
-                    seconds(thresholds.greeting_warn),
-                    seconds(thresholds.greeting_crit),
-                ),
+                Metric::seconds(format!("{peer} greeting"), address.times.greeting)
+                    .thresholds(thresholds.greeting.map(seconds)),
             );
-            metrics.push(Metric::seconds(format!("{peer} tls"), tls_time));
+            metrics.push(Metric::seconds(format!("{peer} tls"), address.times.tls));
             metrics.push(
-                Metric::integer(format!("{peer} cert_days"), judged.days_left).thresholds(
-                    Some(below(thresholds.cert_warn_days)),
-                    Some(below(thresholds.cert_crit_days)),
-                ),
+                Metric::integer(format!("{peer} cert_days"), judged.days_left)
+                    .thresholds(thresholds.cert_days.map(|days| Some(below(days)))),
             );
         }
     }
@@ -404,7 +400,10 @@ fn perfdata(
     let up = i64::try_from(up).unwrap_or(i64::MAX);
     metrics.push(
         Metric::integer("mx_up".to_owned(), Some(up))
-            .thresholds(Some(below(total)), Some(below(thresholds.min_up)))
+            .thresholds(Levels {
+                warn: Some(below(total)),
+                crit: Some(below(thresholds.min_up)),
+            })
             .bounds(Some(0), Some(total)),
     );
     metrics
@@ -415,7 +414,7 @@ fn perfdata(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check_mx::facts::Certificate;
+    use crate::check_mx::facts::{Certificate, Times};
     use crate::check_mx::perfdata::{parse, render};
 
     const NOW: i64 = 1_800_000_000;
@@ -423,10 +422,8 @@ mod tests {
 
     fn thresholds() -> Thresholds {
         Thresholds {
-            greeting_warn: None,
-            greeting_crit: None,
-            cert_warn_days: 30,
-            cert_crit_days: 7,
+            greeting: Levels::default(),
+            cert_days: Levels { warn: 30, crit: 7 },
             min_up: 1,
             require_tls: false,
         }
@@ -439,12 +436,14 @@ mod tests {
             address: format!("{ip}:25").parse().expect("literal"),
             reached: Stage::Quit,
             failure: None,
-            connect_time: Some(Duration::from_millis(1)),
-            greeting_time: Some(Duration::from_millis(2)),
+            times: Times {
+                connect: Some(Duration::from_millis(1)),
+                greeting: Some(Duration::from_millis(2)),
+                tls: Some(Duration::from_millis(3)),
+            },
             greeting: Some("220 mx ESMTP".into()),
             tls: Tls::Established {
                 version: "TLSv1.3".into(),
-                time: Duration::from_millis(3),
                 verification_error: None,
             },
             certificate: Some(Certificate {
@@ -471,8 +470,7 @@ mod tests {
         HostFacts {
             name: name.into(),
             preference: Some(10),
-            lookup_failure: None,
-            addresses,
+            lookup: Ok(addresses),
         }
     }
 
@@ -563,7 +561,7 @@ mod tests {
                 "certificate expiring in 5 days, crit 3",
                 vec![host("mx1", vec![healthy("192.0.2.1", 5)])],
                 Thresholds {
-                    cert_crit_days: 3,
+                    cert_days: Levels { warn: 30, crit: 3 },
                     ..thresholds()
                 },
                 Status::Warning,
@@ -626,7 +624,6 @@ mod tests {
                         let mut facts = healthy("192.0.2.1", 90);
                         facts.tls = Tls::Established {
                             version: "TLSv1.3".into(),
-                            time: Duration::ZERO,
                             verification_error: Some("unknown issuer".into()),
                         };
                         facts
@@ -640,8 +637,10 @@ mod tests {
                 "slow greeting above -c",
                 vec![host("mx1", vec![healthy("192.0.2.1", 90)])],
                 Thresholds {
-                    greeting_warn: Some(Duration::from_micros(100)),
-                    greeting_crit: Some(Duration::from_millis(1)),
+                    greeting: Levels {
+                        warn: Some(Duration::from_micros(100)),
+                        crit: Some(Duration::from_millis(1)),
+                    },
                     ..thresholds()
                 },
                 Status::Critical,
@@ -652,7 +651,7 @@ mod tests {
                 vec![
                     host("mx1", vec![healthy("192.0.2.1", 90)]),
                     HostFacts {
-                        lookup_failure: Some(Failure {
+                        lookup: Err(Failure {
                             message: "no address".into(),
                             timed_out: false,
                         }),

@@ -57,11 +57,21 @@ pub struct HostFacts {
     pub name: String,
     /// Its MX preference; `None` for `-H` hosts.
     pub preference: Option<u16>,
-    /// Why it has no address to check (lookup failed, none of the asked
-    /// family).
-    pub lookup_failure: Option<Failure>,
-    /// Every address checked, in the resolver's order.
-    pub addresses: Vec<AddressFacts>,
+    /// Every address checked, in the resolver's order; or why it had no
+    /// address to check (lookup failed, none of the asked family).
+    pub lookup: Result<Vec<AddressFacts>, Failure>,
+}
+
+impl HostFacts {
+    /// The addresses checked (none when the lookup failed).
+    pub fn addresses(&self) -> &[AddressFacts] {
+        self.lookup.as_deref().unwrap_or_default()
+    }
+
+    /// Why it had no address to check, if so.
+    pub fn lookup_failure(&self) -> Option<&Failure> {
+        self.lookup.as_ref().err()
+    }
 }
 
 /// The check of one address of a host.
@@ -75,10 +85,8 @@ pub struct AddressFacts {
     /// any stage timed out. What fails after the `220` to STARTTLS is a
     /// TLS failure ([`Tls::Failed`]), not this.
     pub failure: Option<Failure>,
-    /// Time to establish the TCP connection.
-    pub connect_time: Option<Duration>,
-    /// Time from the connection to the end of the `220` greeting.
-    pub greeting_time: Option<Duration>,
+    /// How long each step took.
+    pub times: Times,
     /// The greeting as the server sent it (`220 mx.example ESMTP`).
     pub greeting: Option<String>,
     /// What became of STARTTLS.
@@ -97,8 +105,7 @@ impl AddressFacts {
             address,
             reached: Stage::Connect,
             failure: None,
-            connect_time: None,
-            greeting_time: None,
+            times: Times::default(),
             greeting: None,
             tls: Tls::NotReached,
             certificate: None,
@@ -112,6 +119,19 @@ impl AddressFacts {
     pub fn is_up(&self) -> bool {
         self.failure.is_none()
     }
+}
+
+/// How long the steps of one check took, each `None` until it is done:
+/// the times the performance data and the `--json` `times` object show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Times {
+    /// Establishing the TCP connection.
+    pub connect: Option<Duration>,
+    /// From the connection to the end of the `220` greeting.
+    pub greeting: Option<Duration>,
+    /// The `STARTTLS` command, its reply and the handshake (only when
+    /// TLS was established).
+    pub tls: Option<Duration>,
 }
 
 /// What became of STARTTLS on one connection.
@@ -129,8 +149,6 @@ pub enum Tls {
     Established {
         /// `TLSv1.3`, `TLSv1.2`.
         version: String,
-        /// Time for the `STARTTLS` command, its reply and the handshake.
-        time: Duration,
         /// Why the certificate chain or name did not verify (`None`: it
         /// verified).
         verification_error: Option<String>,

@@ -38,6 +38,7 @@ pub mod probe;
 use evaluate::{Thresholds, evaluate, unknown};
 use hosts::{Source, Target};
 use output::Report;
+use perfdata::Levels;
 use probe::{Family, Settings};
 
 const NAME: &str = "check_mx";
@@ -227,10 +228,14 @@ fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
         _ => Family::Any,
     };
     let thresholds = Thresholds {
-        greeting_warn: cli.warning.map(Seconds::duration),
-        greeting_crit: cli.critical.map(Seconds::duration),
-        cert_warn_days: i64::from(cli.cert_warn),
-        cert_crit_days: i64::from(cli.cert_crit),
+        greeting: Levels {
+            warn: cli.warning.map(Seconds::duration),
+            crit: cli.critical.map(Seconds::duration),
+        },
+        cert_days: Levels {
+            warn: i64::from(cli.cert_warn),
+            crit: i64::from(cli.cert_crit),
+        },
         min_up: cli.min_up,
         require_tls: cli.require_tls,
     };

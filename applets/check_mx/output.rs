@@ -52,7 +52,7 @@ pub fn text(report: &Report) -> String {
             out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
-        for (address, verdict) in host.addresses.iter().zip(&judged.addresses) {
+        for (address, verdict) in host.addresses().iter().zip(&judged.addresses) {
             let line = format!(
                 "{}{preference}: {} - {}",
                 peer(&host.name, address),
@@ -64,7 +64,7 @@ pub fn text(report: &Report) -> String {
         }
     }
     for host in &report.hosts {
-        for address in host.addresses.iter().filter(|a| !a.dialogue.is_empty()) {
+        for address in host.addresses().iter().filter(|a| !a.dialogue.is_empty()) {
             out.push_str(&format!("dialogue with {}:\n", peer(&host.name, address)));
             for line in &address.dialogue {
                 out.push_str("  ");
@@ -91,24 +91,27 @@ fn plugin_safe(text: &str) -> String {
 fn detail(address: &AddressFacts, verdict: &AddressVerdict) -> String {
     let mut parts: Vec<String> = verdict.problems.iter().map(|p| p.text.clone()).collect();
     let time = |t: Duration| format!("{:.3}s", t.as_secs_f64());
-    if let Some(t) = address.connect_time {
+    let times = address.times;
+    if let Some(t) = times.connect {
         parts.push(format!("connected in {}", time(t)));
     }
-    if let (Some(greeting), Some(t)) = (&address.greeting, address.greeting_time) {
+    if let (Some(greeting), Some(t)) = (&address.greeting, times.greeting) {
         parts.push(format!("greeting in {}: {greeting}", time(t)));
     }
     match &address.tls {
         Tls::NotOffered => parts.push("no STARTTLS offered".to_owned()),
         Tls::Established {
             version,
-            time: t,
             verification_error,
         } => {
             let trust = match verification_error {
                 None => "verified",
                 Some(_) => "not verified",
             };
-            parts.push(format!("{version} in {}, certificate {trust}", time(*t)));
+            let took = times
+                .tls
+                .map_or(String::new(), |t| format!(" in {}", time(t)));
+            parts.push(format!("{version}{took}, certificate {trust}"));
         }
         Tls::NotReached | Tls::Refused { .. } | Tls::Failed { .. } => {}
     }
@@ -150,7 +153,7 @@ pub fn json(report: &Report) -> String {
 
 fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> {
     let addresses = host
-        .addresses
+        .addresses()
         .iter()
         .zip(&verdict.addresses)
         .map(|(address, verdict)| json_address(address, verdict))
@@ -160,7 +163,7 @@ fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> 
         preference: host.preference,
         up: verdict.up,
         status: verdict.status,
-        lookup_error: host.lookup_failure.as_ref().map(|f| f.message.as_str()),
+        lookup_error: host.lookup_failure().map(|f| f.message.as_str()),
         problems: verdict.lookup_problem.iter().collect(),
         addresses,
     }
@@ -168,19 +171,17 @@ fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> 
 
 fn json_address<'a>(address: &'a AddressFacts, verdict: &'a AddressVerdict) -> JsonAddress<'a> {
     let seconds = |t: Option<Duration>| t.map(|t| t.as_secs_f64());
-    let (state, version, tls_time, reply, error, verification_error) = match &address.tls {
-        Tls::NotReached => ("not_reached", None, None, None, None, None),
-        Tls::NotOffered => ("not_offered", None, None, None, None, None),
-        Tls::Refused { reply } => ("refused", None, None, Some(reply.as_str()), None, None),
-        Tls::Failed { error } => ("failed", None, None, None, Some(error.as_str()), None),
+    let (state, version, reply, error, verification_error) = match &address.tls {
+        Tls::NotReached => ("not_reached", None, None, None, None),
+        Tls::NotOffered => ("not_offered", None, None, None, None),
+        Tls::Refused { reply } => ("refused", None, Some(reply.as_str()), None, None),
+        Tls::Failed { error } => ("failed", None, None, Some(error.as_str()), None),
         Tls::Established {
             version,
-            time,
             verification_error,
         } => (
             "established",
             Some(version.as_str()),
-            Some(*time),
             None,
             None,
             verification_error.as_deref(),
@@ -196,9 +197,9 @@ fn json_address<'a>(address: &'a AddressFacts, verdict: &'a AddressVerdict) -> J
         timed_out: address.failure.as_ref().is_some_and(|f| f.timed_out),
         greeting: address.greeting.as_deref(),
         times: JsonTimes {
-            connect: seconds(address.connect_time),
-            greeting: seconds(address.greeting_time),
-            tls: seconds(tls_time),
+            connect: seconds(address.times.connect),
+            greeting: seconds(address.times.greeting),
+            tls: seconds(address.times.tls),
         },
         tls: JsonTls {
             state,
@@ -288,6 +289,7 @@ mod tests {
     use super::*;
     use crate::check_mx::evaluate::{Thresholds, evaluate};
     use crate::check_mx::facts::{Failure, HostFacts};
+    use crate::check_mx::perfdata::Levels;
 
     fn report(reply: &str) -> Report {
         let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
@@ -299,14 +301,11 @@ mod tests {
         let hosts = vec![HostFacts {
             name: "mx.test".into(),
             preference: Some(10),
-            lookup_failure: None,
-            addresses: vec![address],
+            lookup: Ok(vec![address]),
         }];
         let thresholds = Thresholds {
-            greeting_warn: None,
-            greeting_crit: None,
-            cert_warn_days: 21,
-            cert_crit_days: 7,
+            greeting: Levels::default(),
+            cert_days: Levels { warn: 21, crit: 7 },
             min_up: 1,
             require_tls: false,
         };

@@ -32,15 +32,31 @@ pub enum Value {
     Unknown,
 }
 
+/// A warning and a critical level of one measure, the guidelines' pair:
+/// the `-w`/`-c` thresholds of a check, the `warn;crit` ranges of a metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Levels<T> {
+    pub warn: T,
+    pub crit: T,
+}
+
+impl<T> Levels<T> {
+    /// Both levels through `f`.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Levels<U> {
+        Levels {
+            warn: f(self.warn),
+            crit: f(self.crit),
+        }
+    }
+}
+
 /// One metric to print.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
     pub label: String,
     pub value: Value,
-    /// Warning range.
-    pub warn: Option<String>,
-    /// Critical range.
-    pub crit: Option<String>,
+    /// The warning and critical ranges.
+    pub ranges: Levels<Option<String>>,
     pub min: Option<i64>,
     pub max: Option<i64>,
 }
@@ -51,8 +67,7 @@ impl Metric {
         Metric {
             label,
             value,
-            warn: None,
-            crit: None,
+            ranges: Levels::default(),
             min: None,
             max: None,
         }
@@ -69,9 +84,8 @@ impl Metric {
     }
 
     /// With warning and critical ranges.
-    pub fn thresholds(mut self, warn: Option<String>, crit: Option<String>) -> Metric {
-        self.warn = warn;
-        self.crit = crit;
+    pub fn thresholds(mut self, ranges: Levels<Option<String>>) -> Metric {
+        self.ranges = ranges;
         self
     }
 
@@ -103,8 +117,8 @@ impl fmt::Display for Metric {
         }
         let number = |n: Option<i64>| n.map(|n| n.to_string());
         let fields = [
-            self.warn.clone(),
-            self.crit.clone(),
+            self.ranges.warn.clone(),
+            self.ranges.crit.clone(),
             number(self.min),
             number(self.max),
         ];
@@ -263,7 +277,10 @@ mod tests {
                     "mx1[192.0.2.1] greeting".into(),
                     Some(Duration::from_micros(1500)),
                 )
-                .thresholds(Some(above(5)), Some(above(10.5))),
+                .thresholds(Levels {
+                    warn: Some(above(5)),
+                    crit: Some(above(10.5)),
+                }),
                 "'mx1[192.0.2.1] greeting'=0.001500s;5;10.5;0",
             ),
             (
@@ -271,8 +288,10 @@ mod tests {
                 "'a connect'=U;;;0",
             ),
             (
-                Metric::integer("it's days".into(), Some(-3))
-                    .thresholds(Some(below(30)), Some(below(7))),
+                Metric::integer("it's days".into(), Some(-3)).thresholds(Levels {
+                    warn: Some(below(30)),
+                    crit: Some(below(7)),
+                }),
                 "'it''s days'=-3;30:;7:",
             ),
             (
@@ -289,8 +308,10 @@ mod tests {
     #[test]
     fn what_is_written_reads_back() {
         let metrics = [
-            Metric::seconds("it's x".into(), Some(Duration::from_millis(2)))
-                .thresholds(None, Some(above(3))),
+            Metric::seconds("it's x".into(), Some(Duration::from_millis(2))).thresholds(Levels {
+                warn: None,
+                crit: Some(above(3)),
+            }),
             Metric::integer("n".into(), None).bounds(Some(0), None),
         ];
         let parsed = parse(&render(&metrics)).expect("valid perfdata");

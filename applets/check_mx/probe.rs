@@ -105,8 +105,7 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
         .map(|target| HostFacts {
             name: target.name.clone(),
             preference: target.preference,
-            lookup_failure: None,
-            addresses: Vec::new(),
+            lookup: Ok(Vec::new()),
         })
         .collect();
     let mut slots: Vec<Vec<Slot>> = vec![Vec::new(); targets.len()];
@@ -115,7 +114,7 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
     for (index, target) in targets.iter().enumerate() {
         if let Some(reason) = &target.unusable {
             looked_up[index] = true;
-            hosts[index].lookup_failure = Some(Failure {
+            hosts[index].lookup = Err(Failure {
                 message: reason.clone(),
                 timed_out: false,
             });
@@ -144,7 +143,7 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
             }
             Ok(Event::LookedUp(index, Err(failure))) => {
                 looked_up[index] = true;
-                hosts[index].lookup_failure = Some(failure);
+                hosts[index].lookup = Err(failure);
             }
             // A check that ended, or (a bug) panicked: its slot says how
             // far it got.
@@ -155,7 +154,7 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
     tasks.abort_all();
     for (index, host) in hosts.iter_mut().enumerate() {
         if !looked_up[index] {
-            host.lookup_failure = Some(timed_out());
+            host.lookup = Err(timed_out());
         }
         for slot in &slots[index] {
             let progress = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -163,7 +162,9 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
             if !progress.finished && facts.failure.is_none() {
                 facts.failure = Some(timed_out());
             }
-            host.addresses.push(facts);
+            if let Ok(addresses) = &mut host.lookup {
+                addresses.push(facts);
+            }
         }
     }
     hosts
@@ -228,7 +229,7 @@ async fn dialogue(name: &str, address: SocketAddr, settings: &Settings, slot: &S
         Err(error) => return fail(&error),
     };
     update(slot, |facts| {
-        facts.connect_time = Some(started.elapsed());
+        facts.times.connect = Some(started.elapsed());
         facts.reached = Stage::Greeting;
     });
 
@@ -247,7 +248,7 @@ async fn dialogue(name: &str, address: SocketAddr, settings: &Settings, slot: &S
         }
     };
     update(slot, |facts| {
-        facts.greeting_time = Some(started.elapsed());
+        facts.times.greeting = Some(started.elapsed());
         facts.greeting = Some(session.greeting().to_string());
         facts.reached = Stage::Ehlo;
     });
@@ -308,9 +309,9 @@ async fn over_tls(
     update(slot, |facts| {
         facts.tls = Tls::Established {
             version: session.tls_version().unwrap_or_else(|| "TLS".to_owned()),
-            time: handshake,
             verification_error,
         };
+        facts.times.tls = Some(handshake);
         facts.reached = Stage::Ehlo;
     });
     match session.hello(&settings.helo).await {

@@ -8,14 +8,6 @@ use smtp_proto::{AUTH_CRAM_MD5, AUTH_LOGIN, AUTH_PLAIN};
 pub const AUTH_SUCCEEDED: u16 = 235;
 /// RFC 4954 §4: a server challenge; the client answers one line.
 pub const AUTH_CONTINUE: u16 = 334;
-/// RFC 4954 §6: temporary authentication failure.
-pub const AUTH_TEMPORARY_FAILURE: u16 = 454;
-/// RFC 4954 §6: authentication mechanism is too weak.
-pub const AUTH_MECHANISM_TOO_WEAK: u16 = 534;
-/// RFC 4954 §6: authentication credentials invalid.
-pub const AUTH_CREDENTIALS_INVALID: u16 = 535;
-/// RFC 4954 §6: encryption required for the requested mechanism.
-pub const AUTH_ENCRYPTION_REQUIRED: u16 = 538;
 
 /// RFC 4954 §4: the client line that cancels an exchange.
 pub const CANCEL: &str = "*";
@@ -90,15 +82,25 @@ pub fn choose(keyword: bool, offered: u64) -> Choice {
     common.map_or(Choice::NoCommonMechanism, Choice::Use)
 }
 
+/// RFC 4954 §6: the failure replies to AUTH whose usual meaning the
+/// one-line error adds, by code, each with that meaning.
+const FAILURE_HINTS: [(u16, &str); 4] = [
+    // Authentication credentials invalid.
+    (535, "the login or password was not accepted"),
+    // Authentication mechanism is too weak.
+    (534, "the server wants a stronger mechanism"),
+    // Encryption required for requested authentication mechanism.
+    (538, "the server wants TLS first"),
+    // Temporary authentication failure.
+    (454, "a temporary failure on the server"),
+];
+
 /// What an AUTH failure reply usually means, for the one-line error.
 pub fn failure_hint(code: u16) -> Option<&'static str> {
-    match code {
-        AUTH_CREDENTIALS_INVALID => Some("the login or password was not accepted"),
-        AUTH_MECHANISM_TOO_WEAK => Some("the server wants a stronger mechanism"),
-        AUTH_ENCRYPTION_REQUIRED => Some("the server wants TLS first"),
-        AUTH_TEMPORARY_FAILURE => Some("a temporary failure on the server"),
-        _ => None,
-    }
+    FAILURE_HINTS
+        .iter()
+        .find(|(failure, _)| *failure == code)
+        .map(|(_, hint)| *hint)
 }
 
 #[cfg(test)]
