@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 
 use crate::applet::{AppletError, AppletResult, parse_command_line};
 use crate::args::Seconds;
@@ -70,6 +70,12 @@ one of this host's interfaces, and the MX hosts of its prio, end the list.";
 /// Check whether a more preferred SMTP server is available
 // smtpdcheck's command line: the doc comments are its help (the registry
 // makes the manual page and completions of it too).
+//
+// Its flags are `Option<bool>`, `Some` when given (`ArgAction::Set`
+// without a value), not clap's `bool` (`SetTrue`), whose default `false`
+// clap parses and stores on every run: about 3,000 instructions a flag,
+// and a cache hit runs little else (docs/performance.md). Given twice is
+// an error either way.
 #[derive(Parser, Debug)]
 #[command(name = NAME, version, after_help = EXIT_STATUS_HELP)]
 pub(crate) struct Cli {
@@ -88,8 +94,8 @@ pub(crate) struct Cli {
     port: Option<u16>,
 
     /// Neither use nor update the result cache
-    #[arg(long)]
-    no_cache: bool,
+    #[arg(long, action = ArgAction::Set, num_args = 0, default_missing_value = "true")]
+    no_cache: Option<bool>,
 
     /// Keep the result cache in DIR (mode 0700, owned by this user; e.g. a
     /// system-wide /var/cache/smtpbox) instead of the user's cache directory
@@ -107,13 +113,13 @@ pub(crate) struct Cli {
     cache_ttl_up: Option<Seconds>,
 
     /// Print one line per server on stderr: address, outcome, milliseconds
-    #[arg(short, long)]
-    verbose: bool,
+    #[arg(short, long, action = ArgAction::Set, num_args = 0, default_missing_value = "true")]
+    verbose: Option<bool>,
 
     /// Print the answer and what was found about each server as one JSON
     /// object on stdout (instead of the server's name); same exit status
-    #[arg(long, conflicts_with = "postfix_policy")]
-    json: bool,
+    #[arg(long, conflicts_with = "postfix_policy", action = ArgAction::Set, num_args = 0, default_missing_value = "true")]
+    json: Option<bool>,
 
     /// Check DOMAIN's MX hosts instead of a server list; without --stop,
     /// the first MX host that is this host ends the list
@@ -123,20 +129,24 @@ pub(crate) struct Cli {
     /// Serve Postfix's policy protocol on stdin/stdout (spawn(8)): each
     /// RCPT gets DEFER_IF_PERMIT while a more preferred MX of its domain
     /// is up, else DUNNO; logs to syslog (mail), never to stderr
-    #[arg(long, conflicts_with_all = ["servers", "mx"])]
-    postfix_policy: bool,
+    #[arg(long, conflicts_with_all = ["servers", "mx"], action = ArgAction::Set, num_args = 0, default_missing_value = "true")]
+    postfix_policy: Option<bool>,
 
     /// Serve as an OpenSMTPD filter (smtpd-filters(7), proc-exec) on
     /// stdin/stdout: each rcpt-to gets "reject|451 4.7.1 ..." while a more
     /// preferred MX of its domain is up, else proceed; logs to syslog (mail)
-    #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "json"])]
-    opensmtpd_filter: bool,
+    #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "json"], action = ArgAction::Set, num_args = 0, default_missing_value = "true")]
+    opensmtpd_filter: Option<bool>,
 
     /// Serve Sendmail's socket map protocol on the socket systemd passes
     /// (LISTEN_FDS) or on stdin: a domain gets "OK MX" while a more
     /// preferred MX of it is up, else NOTFOUND; logs to syslog (mail)
-    #[arg(long, conflicts_with_all = ["servers", "mx", "postfix_policy", "opensmtpd_filter", "json"])]
-    sendmail_socketmap: bool,
+    #[arg(
+        long,
+        conflicts_with_all = ["servers", "mx", "postfix_policy", "opensmtpd_filter", "json"],
+        action = ArgAction::Set, num_args = 0, default_missing_value = "true"
+    )]
+    sendmail_socketmap: Option<bool>,
 
     /// Servers to check, in order, each optionally prefixed by its MX prio
     #[arg(
@@ -196,26 +206,27 @@ impl Cli {
             cache_path: cache_path(self),
             mx_file,
         };
-        Ok(Engine::new(settings, open_cache(self)))
+        let cache = open_cache(self, settings.cache_path.as_deref());
+        Ok(Engine::new(settings, cache))
     }
 }
 
 /// Runs smtpdcheck: the answer on stdout and as the exit status.
 pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
     let cli: Cli = parse_command_line(args)?;
-    reporter.set_verbose(cli.verbose);
-    if cli.postfix_policy {
+    reporter.set_verbose(cli.verbose.is_some());
+    if cli.postfix_policy.is_some() {
         // stderr is the peer's socket under spawn(8): syslog from here on.
         reporter.use_syslog();
         return serve_policy(&cli, reporter);
     }
-    if cli.opensmtpd_filter {
+    if cli.opensmtpd_filter.is_some() {
         // smtpd reads our stderr into its own log; syslog like the policy
         // service.
         reporter.use_syslog();
         return serve_filter(&cli, reporter);
     }
-    if cli.sendmail_socketmap {
+    if cli.sendmail_socketmap.is_some() {
         return serve_socketmap(&cli, reporter);
     }
     let status = match &cli.mx {
@@ -244,7 +255,7 @@ fn status_of(report: &Report) -> u8 {
 
 /// The answer (or `--json`) and the `-v` lines.
 fn conclude(cli: &Cli, report: &Report, servers: &[Server], reporter: &Reporter) {
-    if cli.json {
+    if cli.json.is_some() {
         print_json(
             status_of(report),
             report,
@@ -292,7 +303,7 @@ fn check_mx_hosts(cli: &Cli, domain: &str, reporter: &Reporter) -> Result<u8, Ap
             status_of(report)
         }
         _ => {
-            if cli.json {
+            if cli.json.is_some() {
                 let document = json::null_mx(NONE_AVAILABLE, &domain);
                 let _ = reporter.answer(&crate::json::one_line(&document));
             }
@@ -332,21 +343,21 @@ fn arguments(cli: &Cli) -> Result<(Vec<Server>, Stop), AppletError> {
 
 /// The result cache file, unless `--no-cache`.
 fn cache_path(cli: &Cli) -> Option<PathBuf> {
-    match (&cli.cache_dir, cli.no_cache) {
+    match (&cli.cache_dir, cli.no_cache.is_some()) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.join(cache::FILE_NAME)),
         (None, false) => cache::default_path(),
     }
 }
 
-/// The result cache as the file holds it now.
-fn open_cache(cli: &Cli) -> cache::Cache {
+/// The result cache as the file at `path` holds it now.
+fn open_cache(cli: &Cli, path: Option<&Path>) -> cache::Cache {
     let mut cache = cache::Cache::new(
         cli.cache_ttl_up().duration(),
         cli.cache_ttl_down().duration(),
     );
-    if let Some(path) = cache_path(cli) {
-        cache.load(&path);
+    if let Some(path) = path {
+        cache.load(path);
     }
     cache
 }
