@@ -118,7 +118,8 @@ enum Job {
 
 /// A finished [`Job`].
 enum Event {
-    StopLooked(Result<Vec<SocketAddr>, Error>),
+    /// The `--stop` target's addresses, with its name.
+    StopLooked(String, Result<Vec<SocketAddr>, Error>),
     Looked(usize, Result<Vec<SocketAddr>, Error>),
     Probed(usize, Result<SocketAddr, Vec<Error>>),
 }
@@ -275,9 +276,10 @@ impl<'a> Run<'a> {
         let (port, limits) = (self.settings.port, self.limits);
         for job in self.jobs.drain(..) {
             match job {
-                Job::LookUpStop(stop) => {
-                    tasks.spawn(async move { Event::StopLooked(lookup(&stop, port, limits).await) })
-                }
+                Job::LookUpStop(stop) => tasks.spawn(async move {
+                    let found = lookup(&stop, port, limits).await;
+                    Event::StopLooked(stop, found)
+                }),
                 Job::LookUp(index) => {
                     let name = self.servers[index].name.to_string();
                     tasks.spawn(
@@ -292,10 +294,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Takes the addresses `known` has for names as looked up, dropping
-    /// their lookup jobs.
+    /// Takes the addresses `known` has for names (the servers' and the
+    /// `--stop` target's) as looked up, dropping their lookup jobs.
     fn use_known(&mut self, known: KnownAddresses) {
         let (servers, addresses) = (self.servers, &mut self.addresses);
+        let stop_addresses = &mut self.stop_addresses;
         self.jobs.retain(|job| match job {
             Job::LookUp(index) => match known(&lower_case(&servers[*index].name)) {
                 Some(found) => {
@@ -304,7 +307,14 @@ impl<'a> Run<'a> {
                 }
                 None => true,
             },
-            _ => true,
+            Job::LookUpStop(stop) => match known(&lower_case(stop)) {
+                Some(found) => {
+                    *stop_addresses = Some(found.iter().map(canonical_ip).collect());
+                    false
+                }
+                None => true,
+            },
+            Job::Probe(..) => true,
         });
         self.update_stop_matches();
     }
@@ -320,9 +330,11 @@ impl<'a> Run<'a> {
 
     fn apply(&mut self, event: Event, cache: &mut Cache) -> Result<(), Error> {
         match event {
-            Event::StopLooked(Err(error)) => return Err(error),
-            Event::StopLooked(Ok(addresses)) => {
+            Event::StopLooked(_, Err(error)) => return Err(error),
+            Event::StopLooked(stop, Ok(addresses)) => {
                 self.stop_addresses = Some(addresses.iter().map(canonical_ip).collect());
+                // A caller that keeps addresses spares the next run this lookup.
+                self.looked_up.push((stop.to_ascii_lowercase(), addresses));
             }
             Event::Looked(index, Ok(addresses)) => {
                 let name = self.servers[index].name.to_ascii_lowercase();
@@ -595,5 +607,19 @@ mod tests {
         let mut run = Run::new(&list, &Stop::At(stop), &SETTINGS);
         assert_eq!(run.settle(&cache(&[("127.0.0.1", true)])), None);
         assert_eq!(run.jobs, [Job::LookUpStop("mx.test".to_owned())]);
+    }
+
+    #[test]
+    fn a_stop_name_whose_addresses_are_known_is_not_looked_up() {
+        // A service remembers the --stop target's addresses as an MX
+        // host's: the next decision settles from memory.
+        let list = servers(&["10:127.0.0.1", "20:127.0.0.2"]);
+        let stop = HostName::parse("MX2.test").expect("a name");
+        let mut run = Run::new(&list, &Stop::At(stop), &SETTINGS);
+        let known = |name: &str| (name == "mx2.test").then(|| vec![at25("127.0.0.2")]);
+        run.use_known(&known);
+        assert_eq!(run.jobs, []);
+        let verdict = run.settle(&cache(&[("127.0.0.1", true)]));
+        assert_eq!(verdict, Some(Verdict::Available(0)));
     }
 }

@@ -140,6 +140,38 @@ fn rcpt_is_dunno_when_the_primary_is_down_or_dns_is_silent() {
 }
 
 #[test]
+fn a_stop_name_is_looked_up_once_for_many_requests() {
+    // --stop by name: its addresses are kept like an MX host's, so the
+    // requests after the first decide without asking DNS for it again.
+    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
+        return;
+    };
+    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
+        return;
+    };
+    let port = servers[0].port().to_string();
+    let requests = [
+        rcpt("u@d.test", ""),
+        rcpt("v@d.test", ""),
+        rcpt("w@d.test", ""),
+    ];
+    let stop = ["--stop", "mx2.d.test"];
+    let Some(run) = policy(&dns, &port, &stop, requests.concat().as_bytes()) else {
+        return;
+    };
+    let deferred = defer("mx1.d.test");
+    assert_eq!(run.stdout, deferred.repeat(3), "{run:#?}");
+    let asked = dns.asked_lines();
+    // The first request looks the name up as the stop and as MX 20; the
+    // others ask nothing (they asked once more each before).
+    let stop_asked = asked
+        .iter()
+        .filter(|l| l.ends_with(" A mx2.d.test"))
+        .count();
+    assert_eq!(stop_asked, 2, "{asked:#?}");
+}
+
+#[test]
 fn a_thousand_requests_on_one_connection_get_a_thousand_answers() {
     let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
         return;
