@@ -1,7 +1,11 @@
 //! Host names to addresses, through the system resolver (so /etc/hosts and
 //! nsswitch apply), and the RFC 8305 order in which to try them.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use tokio::sync::watch;
 
 use crate::names::ip_literal;
 
@@ -27,12 +31,59 @@ impl Host {
 /// duplicates. A literal needs no lookup. Never blocks the runtime: tokio
 /// runs `getaddrinfo` on a blocking thread (callers bound it with a
 /// deadline; the runtime never waits for that thread at exit).
+///
+/// A name already being looked up (for the same port) is not asked again:
+/// the caller waits for that lookup's result. A service deciding many
+/// domains at once whose MX hosts are the same provider's then sends one
+/// query per host, not one per domain.
 pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, String> {
     let name = match host {
         Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
         Host::Name(name) => name,
     };
-    let found = tokio::net::lookup_host((name.as_str(), port))
+    let key = (name.to_ascii_lowercase(), port);
+    let under_way = in_flight().get(&key).cloned();
+    if let Some(mut result) = under_way
+        && let Ok(found) = result.wait_for(Option::is_some).await
+        && let Some(found) = &*found
+    {
+        return found.clone();
+    }
+    // The first to ask (or the one whose leader was dropped unfinished).
+    let (sender, receiver) = watch::channel(None);
+    in_flight().insert(key.clone(), receiver);
+    let _leader = Leader(Some(key));
+    let found = look_up(name, port).await;
+    sender.send_replace(Some(found.clone()));
+    found
+}
+
+/// The lookups under way: their results, once there, for those waiting.
+type InFlight = HashMap<(String, u16), watch::Receiver<Option<Result<Vec<SocketAddr>, String>>>>;
+
+fn in_flight() -> MutexGuard<'static, InFlight> {
+    static IN_FLIGHT: OnceLock<Mutex<InFlight>> = OnceLock::new();
+    let map = IN_FLIGHT.get_or_init(Mutex::default);
+    // A poisoned map only ever held finished entries' receivers.
+    map.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Removes a lookup from [`in_flight`] however it ends; when it was
+/// dropped unfinished its waiters see the sender gone and look up
+/// themselves.
+struct Leader(Option<(String, u16)>);
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if let Some(key) = self.0.take() {
+            in_flight().remove(&key);
+        }
+    }
+}
+
+/// One `getaddrinfo`, its answer without duplicates.
+async fn look_up(name: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let found = tokio::net::lookup_host((name, port))
         .await
         .map_err(|err| err.to_string())?;
     let mut addresses: Vec<SocketAddr> = Vec::new();

@@ -55,11 +55,24 @@ const CONFIG_6_8: [&str; 4] = [
     "config|admd|mx2.d.test",
 ];
 
+/// Domains hosted by one provider: MX 10 its mx.provider.test, whose
+/// name server never answers, MX 20 this host.
+const HOSTED: [&str; 10] = [
+    "h0.test", "h1.test", "h2.test", "h3.test", "h4.test", "h5.test", "h6.test", "h7.test",
+    "h8.test", "h9.test",
+];
+
 /// The zone: d.test (MX 10 on [`PRIMARY`], MX 20 this host), a null MX,
-/// quiet.test and refused.test (MX 20 this host too), and names whose
-/// lookups fail.
+/// quiet.test and refused.test (MX 20 this host too), the [`HOSTED`]
+/// domains, and names whose lookups fail.
 fn filter_zone() -> Zone {
-    Zone::new()
+    let hosted = HOSTED.iter().fold(Zone::new(), |zone, domain| {
+        zone.mx(domain, 10, "mx.provider.test")
+            .mx(domain, 20, "mx2.provider.test")
+    });
+    hosted
+        .behave("mx.provider.test", Behaviour::Silent)
+        .a("mx2.provider.test", "127.0.0.1")
         .mx_at(DOMAIN, 10, "mx1.d.test", PRIMARY)
         .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.1")
         .mx("null.test", 0, ".")
@@ -316,6 +329,39 @@ fn a_primary_that_is_up_rejects_and_once_it_stops_the_filter_proceeds() {
     assert_eq!(filter.texts(1, QUICK), [proceed(SESSION, 3)]);
     let asked = stage.dns.asked_lines();
     assert!(asked.contains(&"udp MX d.test".to_owned()), "{asked:#?}");
+    finish(filter);
+}
+
+#[test]
+fn domains_whose_mx_hosts_are_the_same_ask_dns_for_them_once() {
+    // Ten new domains at once, all hosted by one provider whose MX host's
+    // lookup takes the resolver's whole second: ten MX lookups, but one
+    // lookup of that host, which the ten decisions wait for together
+    // (then each proceeds: the host is down, and MX 20 is this host).
+    let Some(stage) = Stage::start(up()) else {
+        return;
+    };
+    let Some(mut filter) = stage.ready_filter() else {
+        return;
+    };
+    let requests: Vec<String> = (0..HOSTED.len())
+        .map(|token| rcpt(SESSION, token as u64, &format!("u@{}", HOSTED[token])))
+        .collect();
+    let lines: Vec<&str> = requests.iter().map(String::as_str).collect();
+    filter.send_lines(&lines);
+    let mut answers = filter.texts(HOSTED.len(), QUICK);
+    answers.sort();
+    let mut expected: Vec<String> = (0..HOSTED.len())
+        .map(|token| proceed(SESSION, token as u64))
+        .collect();
+    expected.sort();
+    assert_eq!(answers, expected);
+    let asked = stage.dns.asked_lines();
+    let times = asked
+        .iter()
+        .filter(|l| *l == "udp A mx.provider.test")
+        .count();
+    assert_eq!(times, 1, "{asked:#?}");
     finish(filter);
 }
 
