@@ -96,6 +96,20 @@ impl Zone {
         self.record(name, RData::CNAME(CNAME(fqdn(target))))
     }
 
+    /// The IPv4 addresses of its A records, each once.
+    pub fn ipv4_addresses(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for record in &self.records {
+            if let RData::A(A(ip)) = &record.data {
+                let ip = ip.to_string();
+                if !found.contains(&ip) {
+                    found.push(ip);
+                }
+            }
+        }
+        found
+    }
+
     /// Every query for `name` is answered as `behaviour` says.
     pub fn behave(mut self, name: &str, behaviour: Behaviour) -> Zone {
         self.behaviours.push((key(&fqdn(name)), behaviour));
