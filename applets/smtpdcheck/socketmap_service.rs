@@ -32,6 +32,9 @@ const SD_LISTEN_FDS_START: RawFd = 3;
 /// one); a connection beyond them is closed at once, and sendmail's
 /// lookup fails open.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// How long `accept` pauses when the process is out of descriptors or
+/// memory (unless a connection ends first).
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 /// How much is read from a connection at once.
 const READ_CHUNK: usize = 4096;
 
@@ -68,8 +71,17 @@ pub async fn serve(engine: Rc<Engine>, socket: Socket, reporter: &Reporter) -> i
         };
         let stream = match accepted {
             Ok(stream) => stream,
-            Err(err) if is_transient(&err) => {
+            Err(err) if err.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+            Err(err) if is_out_of_resources(&err) => {
+                // The connection stays queued: accepting again at once
+                // would fail again at once. Wait for one to end, or a
+                // moment.
                 reporter.error(format_args!("accept: {err}"));
+                let pause = tokio::time::sleep(ACCEPT_PAUSE);
+                tokio::select! {
+                    _ = pause => {}
+                    Some(_) = connections.join_next() => {}
+                }
                 continue;
             }
             Err(err) => return Err(err),
@@ -97,11 +109,11 @@ async fn accept(listener: &Listener) -> io::Result<Stream> {
     }
 }
 
-/// Errors of one `accept` that leave the socket usable (accept(2)).
-fn is_transient(err: &io::Error) -> bool {
+/// accept(2) errors that leave the socket usable once resources free up.
+fn is_out_of_resources(err: &io::Error) -> bool {
     matches!(
         err.raw_os_error(),
-        Some(libc::ECONNABORTED | libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
 }
 

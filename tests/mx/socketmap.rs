@@ -26,6 +26,11 @@ struct Running {
 /// The service on a fresh socket while the primary (127.0.0.2) plays
 /// `primary`; `None` when it cannot run here (skipped).
 fn start(primary: Vec<Step>) -> Option<Running> {
+    start_limited(primary, None)
+}
+
+/// [`start`], with at most `max_files` open descriptors when given.
+fn start_limited(primary: Vec<Step>, max_files: Option<u32>) -> Option<Running> {
     let servers = same_port_or_skip(vec![("127.0.0.2", primary)])?;
     let dns = DnsServer::start_or_skip(backup_zone())?;
     let dir = TempDir::new("socketmap");
@@ -33,7 +38,12 @@ fn start(primary: Vec<Step>) -> Option<Running> {
     let listener = UnixListener::bind(&socket).expect("bind the socket");
     let port = servers[0].port().to_string();
     let binary = smtpbox_bin();
-    let argv = [
+    let limit = max_files.map(|n| format!("--nofile={n}:{n}"));
+    let prlimit = match &limit {
+        Some(limit) => vec!["prlimit", limit.as_str(), "--"],
+        None => Vec::new(),
+    };
+    let service_argv = [
         path_arg(&binary),
         "smtpdcheck",
         "--sendmail-socketmap",
@@ -43,6 +53,7 @@ fn start(primary: Vec<Step>) -> Option<Running> {
         "2",
         "--no-cache",
     ];
+    let argv = [&prlimit[..], &service_argv].concat();
     let stdin = Stdio::from(std::os::fd::OwnedFd::from(listener));
     let service = Service::start(&dns.resolv_conf(QUICK_RESOLVER), &argv, stdin)?;
     Some(Running {
@@ -180,6 +191,47 @@ fn a_broken_frame_closes_only_its_connection() {
     let _ = running.service.child.wait();
     let stderr = running.service.child.stderr.take().expect("stderr");
     assert_eq!(PipeDrain::start(stderr).finish(), "");
+}
+
+/// The CPU time (user and system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
+    // After the parenthesised command: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(") ").expect("a stat line").1;
+    let fields: Vec<&str> = after.split(' ').collect();
+    let ticks = |i: usize| fields[i - 3].parse::<u64>().expect("a number");
+    ticks(14) + ticks(15)
+}
+
+#[test]
+fn out_of_descriptors_it_waits_instead_of_spinning_and_recovers() {
+    // More connections than it may open descriptors: accept fails with
+    // EMFILE while they stay queued. The service must pause rather than
+    // retry at once (a busy loop), and serve again once they close.
+    let Some(running) = start_limited(up(), Some(24)) else {
+        return;
+    };
+    let mut first = MapClient::connect(&running);
+    assert_eq!(first.ask("smtpdcheck d.test"), "OK mx1.d.test");
+    let crowd: Vec<UnixStream> = (0..40)
+        .map(|_| UnixStream::connect(&running.socket).expect("queued"))
+        .collect();
+    let pid = running.service.child.id();
+    let before = cpu_ticks(pid);
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(1) {
+        // Over a second of EMFILE, a busy loop uses about 100 ticks.
+        std::thread::sleep(Duration::from_millis(20));
+        if cpu_ticks(pid) - before > 30 {
+            break;
+        }
+    }
+    let used = cpu_ticks(pid) - before;
+    assert!(used <= 30, "{used} ticks of CPU in a second of EMFILE");
+    drop(crowd);
+    drop(first);
+    let mut again = MapClient::connect(&running);
+    assert_eq!(again.ask("smtpdcheck d.test"), "OK mx1.d.test");
 }
 
 #[test]
