@@ -183,15 +183,11 @@ impl Engine {
         let under_way = self.in_flight.borrow().get(&key).cloned();
         if let Some(mut result) = under_way {
             let shared = within(deadline, result.wait_for(Option::is_some)).await;
-            return match shared {
-                Some(Ok(result)) => match &*result {
-                    Some(Ok(decision)) => Ok(decision.clone()),
-                    Some(Err(trouble)) => Err(Trouble::Shared(trouble.clone())),
-                    None => Err(Trouble::TimedOut),
-                },
-                // The check was dropped unfinished: no answer.
-                Some(Err(_)) => Err(Trouble::TimedOut),
-                None => Err(Trouble::TimedOut),
+            return match shared.as_ref().map(|result| result.as_deref()) {
+                Some(Ok(Some(Ok(decision)))) => Ok(decision.clone()),
+                Some(Ok(Some(Err(trouble)))) => Err(Trouble::Shared(trouble.clone())),
+                // Not in time, or the check was dropped unfinished.
+                _ => Err(Trouble::TimedOut),
             };
         }
         let (sender, receiver) = watch::channel(None);

@@ -333,6 +333,31 @@ fn a_primary_that_is_up_rejects_and_once_it_stops_the_filter_proceeds() {
 }
 
 #[test]
+fn recipients_of_one_domain_waiting_on_its_primary_share_one_probe() {
+    // Five recipients of quiet.test at once, whose primary accepts and
+    // never greets: one decision probes it, the four others wait for its
+    // result (one connection, not five), and all proceed at --timeout.
+    let Some(stage) = Stage::start(up()) else {
+        return;
+    };
+    let Some(mut filter) = stage.ready_filter() else {
+        return;
+    };
+    let requests: Vec<String> = (1..=5)
+        .map(|token| rcpt(SESSION, token, &format!("r{token}@quiet.test")))
+        .collect();
+    let lines: Vec<&str> = requests.iter().map(String::as_str).collect();
+    filter.send_lines(&lines);
+    let mut answers = filter.texts(5, QUICK);
+    answers.sort();
+    let mut expected: Vec<String> = (1..=5).map(|token| proceed(SESSION, token)).collect();
+    expected.sort();
+    assert_eq!(answers, expected);
+    assert_eq!(stage.servers[1].connections_settled(), 1);
+    finish(filter);
+}
+
+#[test]
 fn domains_whose_mx_hosts_are_the_same_ask_dns_for_them_once() {
     // Ten new domains at once, all hosted by one provider whose MX host's
     // lookup takes the resolver's whole second: ten MX lookups, but one
