@@ -233,6 +233,63 @@ fn a_prometheus_file_that_cannot_be_written_is_unknown() {
     assert_eq!(run.stderr.trim().lines().count(), 1, "{run:#?}");
 }
 
+/// `check_mx DOMAIN --prometheus` with the scripted DNS (root needed,
+/// else SKIPPED): the series are labelled with the MX hosts' names and
+/// preferences; mx1 (MX 10) is up, mx2 (MX 20) refuses.
+#[test]
+fn mx_hosts_are_labelled_with_their_name_and_preference() {
+    use super::dns::{DOMAIN, RUN_LIMIT, two_mx, up};
+    use support::dns::*;
+
+    let hosts = vec![("127.0.0.2", up())];
+    let Some((servers, _held)) = same_port_refusing_or_skip(hosts, &["127.0.0.3"]) else {
+        return;
+    };
+    let Some(dns) = DnsServer::start_or_skip(two_mx()) else {
+        return;
+    };
+    let port = servers[0].port().to_string();
+    let binary = smtpbox_bin();
+    let argv = [
+        path_arg(&binary),
+        "check_mx",
+        "--port",
+        &port,
+        "-t",
+        "3",
+        "--helo",
+        "client.test",
+        "--prometheus",
+        DOMAIN,
+    ];
+    let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
+    let Some(run) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+        return;
+    };
+    assert_eq!(run.status, Some(1), "one of two down: {run:#?}");
+    let metrics = exposition(&run.stdout, &run);
+    for (mx, preference, address, up) in [
+        ("mx1.d.test", "10", "127.0.0.2", 1.0),
+        ("mx2.d.test", "20", "127.0.0.3", 0.0),
+    ] {
+        let host = [("mx", mx), ("preference", preference)];
+        assert_eq!(
+            metrics.value("check_mx_host_up", &host),
+            Some(up),
+            "{run:#?}"
+        );
+        let labels = [&host[..], &[("address", address), ("family", "ipv4")]].concat();
+        let value = metrics.value("check_mx_address_up", &labels);
+        assert_eq!(value, Some(up), "{run:#?}");
+    }
+    assert_eq!(metrics.value("probe_success", &[]), Some(0.0), "{run:#?}");
+    assert_eq!(
+        metrics.value("check_mx_hosts_up", &[]),
+        Some(1.0),
+        "{run:#?}"
+    );
+}
+
 #[test]
 fn the_checker_refuses_what_breaks_the_format() {
     let family = "# HELP m A gauge.\n# TYPE m gauge\n";
