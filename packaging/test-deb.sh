@@ -53,7 +53,8 @@ for path in ./usr/bin/smtpbox ./usr/bin/smtpdcheck ./usr/sbin/etrn \
     ./usr/share/doc/smtpbox/examples/exim-acl.conf ./usr/share/doc/smtpbox/examples/opensmtpd-smtpd.conf \
     ./usr/lib/nagios/plugins/check_mx ./usr/share/man/man1/check_mx.1.gz \
     ./usr/share/bash-completion/completions/check_mx \
-    ./usr/share/doc/smtpbox/examples/check_mx-icinga2.conf ./usr/share/doc/smtpbox/examples/check_mx-nagios.cfg; do
+    ./usr/share/doc/smtpbox/examples/check_mx-icinga2.conf ./usr/share/doc/smtpbox/examples/check_mx-nagios.cfg \
+    ./usr/share/doc/smtpbox/examples/check_mx-prometheus.service ./usr/share/doc/smtpbox/examples/check_mx-prometheus.timer; do
     check "package contains $path" grep -qx -- "$path" <<<"$contents"
 done
 check "the unit is not started at install" sh -c "! dpkg-deb --ctrl-tarfile '$deb' | tar -xO ./postinst | grep -Eq 'deb-systemd-invoke +(start|restart) |systemctl +(start|restart) '"

@@ -50,10 +50,10 @@ fn manual_pages_render_without_warnings() {
     }
 }
 
-/// The README's MTA recipes show the files shipped under
+/// The README's MTA and Prometheus recipes show the files shipped under
 /// `/usr/share/doc/smtpbox/examples/` (and run as shipped by the interop
 /// tests): every line of those examples that is not a comment appears in
-/// the README. (The monitoring examples are only named there.)
+/// the README. (The Icinga and Nagios examples are only named there.)
 #[test]
 fn readme_recipes_match_the_shipped_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -66,6 +66,8 @@ fn readme_recipes_match_the_shipped_examples() {
         "exim-acl.conf",
         "opensmtpd-smtpd.conf",
         "sendmail.mc",
+        "check_mx-prometheus.service",
+        "check_mx-prometheus.timer",
     ] {
         let path = root.join("packaging/examples").join(name);
         let text = std::fs::read_to_string(&path).expect("example");

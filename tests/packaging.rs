@@ -40,6 +40,8 @@ fn install_sh_installs_everything_and_uninstall_leaves_nothing() {
         "usr/share/bash-completion/completions/check_mx",
         "usr/share/doc/smtpbox/examples/check_mx-icinga2.conf",
         "usr/share/doc/smtpbox/examples/check_mx-nagios.cfg",
+        "usr/share/doc/smtpbox/examples/check_mx-prometheus.service",
+        "usr/share/doc/smtpbox/examples/check_mx-prometheus.timer",
         "usr/share/man/man1/smtpbox.1",
         "usr/share/man/man1/smtpdcheck.1",
         "usr/share/man/man8/etrn.8",
@@ -102,17 +104,17 @@ fn systemd_analyze() -> bool {
     true
 }
 
-/// `systemd-analyze verify` of the units `names` together, each
-/// `ExecStart` path `program` pointed at a real link to smtpbox of that
-/// name; returns the units as verified.
-fn verify_units(names: &[&str], program: &str) -> Vec<String> {
+/// `systemd-analyze verify` of the units `names` in `packaging/FOLDER`
+/// together, each `ExecStart` path `program` pointed at a real link to
+/// smtpbox of that name; returns the units as verified.
+fn verify_units(folder: &str, names: &[&str], program: &str) -> Vec<String> {
     let dir = TempDir::new("units");
     let link = dir.join(Path::new(program).file_name().expect("a program name"));
     std::os::unix::fs::symlink(smtpbox_bin(), &link).expect("link");
     let mut paths = Vec::new();
     let mut units = Vec::new();
     for name in names {
-        let unit = std::fs::read_to_string(packaging().join("systemd").join(name))
+        let unit = std::fs::read_to_string(packaging().join(folder).join(name))
             .expect("unit")
             .replace(program, link.to_str().expect("utf-8 path"));
         let path = dir.join(name);
@@ -138,7 +140,7 @@ fn verify_units(names: &[&str], program: &str) -> Vec<String> {
 #[test]
 fn boot_unit_verifies() {
     if systemd_analyze() {
-        verify_units(&["smtpbox-etrn.service"], "/usr/sbin/etrn");
+        verify_units("systemd", &["smtpbox-etrn.service"], "/usr/sbin/etrn");
     }
 }
 
@@ -150,12 +152,24 @@ fn socketmap_units_verify() {
         return;
     }
     let names = ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"];
-    let units = verify_units(&names, "/usr/bin/smtpdcheck");
+    let units = verify_units("systemd", &names, "/usr/bin/smtpdcheck");
     assert!(
         units[0].contains("ListenStream=/run/smtpbox/socketmap\n"),
         "{}",
         units[0]
     );
+}
+
+/// The example timer and service that feed check_mx's metrics to
+/// node_exporter's textfile collector verify together.
+#[test]
+fn prometheus_example_units_verify() {
+    if !systemd_analyze() {
+        return;
+    }
+    let names = ["check_mx-prometheus.service", "check_mx-prometheus.timer"];
+    let units = verify_units("examples", &names, "/usr/lib/nagios/plugins/check_mx");
+    assert!(units[0].contains(" --prometheus-file "), "{}", units[0]);
 }
 
 #[test]

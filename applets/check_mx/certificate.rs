@@ -99,7 +99,7 @@ pub fn recording_connector(trust: &Arc<dyn ServerCertVerifier>) -> (TlsConnector
     (TlsConnector::from(Arc::new(config)), seen)
 }
 
-/// Subject, issuer and notAfter of a DER certificate.
+/// Subject, issuer, notBefore and notAfter of a DER certificate.
 pub fn read(der: &CertificateDer<'_>) -> Result<Certificate, String> {
     let (_, certificate) = x509_parser::parse_x509_certificate(der)
         .map_err(|error| format!("unreadable certificate: {error}"))?;
@@ -111,6 +111,7 @@ pub fn read(der: &CertificateDer<'_>) -> Result<Certificate, String> {
     Ok(Certificate {
         subject: certificate.subject().to_string(),
         issuer: certificate.issuer().to_string(),
+        not_before: certificate.validity().not_before.timestamp(),
         not_after: not_after.timestamp(),
         not_after_text,
     })
@@ -139,12 +140,14 @@ mod tests {
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "mx.test");
+        params.not_before = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
         params.not_after = time::OffsetDateTime::from_unix_timestamp(1_900_000_000).expect("time");
         let key = rcgen::KeyPair::generate().expect("key");
         let certificate = params.self_signed(&key).expect("certificate");
         let read = read(certificate.der()).expect("readable");
         assert_eq!(read.subject, "CN=mx.test");
         assert_eq!(read.issuer, "CN=mx.test");
+        assert_eq!(read.not_before, 1_800_000_000);
         assert_eq!(read.not_after, 1_900_000_000);
         assert_eq!(read.not_after_text, "2030-03-17T17:46:40Z");
     }

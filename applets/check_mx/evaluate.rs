@@ -449,6 +449,7 @@ mod tests {
             certificate: Some(Certificate {
                 subject: "CN=mx".into(),
                 issuer: "CN=ca".into(),
+                not_before: NOW - 30 * DAY,
                 not_after: NOW + days * DAY + 60,
                 not_after_text: String::new(),
             }),

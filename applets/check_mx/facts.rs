@@ -162,6 +162,8 @@ pub struct Certificate {
     pub subject: String,
     /// The issuer's distinguished name.
     pub issuer: String,
+    /// notBefore, seconds since the Unix epoch.
+    pub not_before: i64,
     /// notAfter, seconds since the Unix epoch.
     pub not_after: i64,
     /// notAfter as RFC 3339 text (`2027-01-31T12:00:00Z`).

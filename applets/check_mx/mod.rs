@@ -9,10 +9,11 @@
 //! once; [`certificate`] records and reads what a server presents;
 //! [`facts`] is what was found; [`evaluate`] judges it, purely;
 //! [`perfdata`] is the guidelines' metric grammar, written and read;
-//! [`output`] prints the plugin text or the JSON object.
+//! [`output`] prints the plugin text or the JSON object; [`prometheus`]
+//! the same facts as Prometheus metrics.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,7 @@ pub mod hosts;
 pub mod output;
 pub mod perfdata;
 pub mod probe;
+pub mod prometheus;
 
 use evaluate::{Thresholds, evaluate, unknown};
 use hosts::{Source, Target};
@@ -150,6 +152,16 @@ pub(crate) struct Cli {
     #[arg(long)]
     json: bool,
 
+    /// Print Prometheus metrics (text format 0.0.4) instead of the plugin
+    /// text
+    #[arg(long, conflicts_with_all = ["json", "verbose"])]
+    prometheus: bool,
+
+    /// Also write the Prometheus metrics to this file, atomically (for
+    /// node_exporter's textfile collector); stdout stays as it is
+    #[arg(long, value_name = "FILE")]
+    prometheus_file: Option<PathBuf>,
+
     /// After the detail lines, print each address's SMTP dialogue (server
     /// lines as received, ours as ">>> CMD"); may be given more than once
     #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "json")]
@@ -184,14 +196,70 @@ pub fn run(args: Vec<OsString>, reporter: &mut Reporter) -> AppletResult {
             format_args!("cannot start the async runtime: {err}"),
         )
     })?;
-    let text = if cli.json {
+    let metrics = prometheus::render(&report, started.elapsed());
+    let text = if cli.prometheus {
+        metrics.clone()
+    } else if cli.json {
         output::json(&report)
     } else {
         output::text(&report)
     };
     // A lost line does not change the status: the status is the answer.
     let _ = reporter.answer(&text);
+    if let Some(path) = &cli.prometheus_file {
+        // The checks were done and printed; only the file is missing, which
+        // the status must say, or the collector's stale file goes unnoticed.
+        write_atomically(path, &metrics).map_err(|err| {
+            AppletError::new(
+                UNKNOWN,
+                format_args!("cannot write {}: {err}", path.display()),
+            )
+        })?;
+    }
     Ok(report.verdict.status.exit_status())
+}
+
+/// Mode of the `--prometheus-file`: the collector runs as another user.
+const PROMETHEUS_FILE_MODE: u32 = 0o644;
+
+/// Writes `text` to `path` so that a reader sees the old file or the new
+/// one, never a part: a temporary file in the same directory (its name
+/// not ending in `.prom`, so the textfile collector skips it), then
+/// rename(2) over `path`.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temporary_name = OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PROMETHEUS_FILE_MODE)
+            .open(&temporary)
+    };
+    let mut file = match open() {
+        // Left by a killed run with the same process id.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&temporary)?;
+            open()?
+        }
+        opened => opened?,
+    };
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Checks the command line's values; every error is UNKNOWN.
@@ -338,6 +406,8 @@ mod tests {
             &["--timeout", "soon", "d.test"],
             &["--min-up", "-1", "d.test"],
             &["--bogus", "d.test"],
+            &["--prometheus", "--json", "d.test"],
+            &["--prometheus", "-v", "d.test"],
         ] {
             let argv = std::iter::once(NAME).chain(args.iter().copied());
             let argv: Vec<OsString> = argv.map(OsString::from).collect();

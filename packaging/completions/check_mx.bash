@@ -23,7 +23,7 @@ _check_mx() {
 
     case "${cmd}" in
         check_mx)
-            opts="-H -p -4 -6 -w -c -t -v -h -V --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --ca-file --helo --timeout --json --verbose --help --version"
+            opts="-H -p -4 -6 -w -c -t -v -h -V --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --ca-file --helo --timeout --json --prometheus --prometheus-file --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,6 +86,10 @@ _check_mx() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

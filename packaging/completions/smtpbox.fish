@@ -43,10 +43,12 @@ complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l min-up -d '
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l ca-file -d 'Trust only the CA certificates in this PEM file, instead of the system\'s trust store' -r -F
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l helo -d 'Name to send in EHLO (default: this host\'s name)' -r
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s t -l timeout -d 'Seconds for the whole run (lookups included); checks not done by then are CRITICAL' -r
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l prometheus-file -d 'Also write the Prometheus metrics to this file, atomically (for node_exporter\'s textfile collector); stdout stays as it is' -r -F
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 4 -d 'Check IPv4 addresses only'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s 6 -d 'Check IPv6 addresses only'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l require-tls -d 'No STARTTLS, a refused or failed STARTTLS, or a certificate that does not verify is CRITICAL (else WARNING, and no STARTTLS is fine)'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l json -d 'Print one JSON object (schema in check_mx(1)) instead of the plugin text'
+complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -l prometheus -d 'Print Prometheus metrics (text format 0.0.4) instead of the plugin text'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s v -l verbose -d 'After the detail lines, print each address\'s SMTP dialogue (server lines as received, ours as ">>> CMD"); may be given more than once'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand check_mx" -s h -l help -d 'Print help'
 complete -c smtpbox -n "__fish_smtpbox_using_subcommand etrn" -l port -d 'TCP port of the servers' -r

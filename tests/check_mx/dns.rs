@@ -7,10 +7,10 @@ use support::dns::*;
 
 use super::*;
 
-const DOMAIN: &str = "d.test";
+pub(super) const DOMAIN: &str = "d.test";
 
 /// How long the harness lets one run take before killing it.
-const RUN_LIMIT: Duration = Duration::from_secs(10);
+pub(super) const RUN_LIMIT: Duration = Duration::from_secs(10);
 
 /// The addresses the zones here give MX hosts. Where a row has no server,
 /// the servers' port is held there, so such a host is reliably down.
@@ -18,14 +18,14 @@ const MX_ADDRESSES: [&str; 2] = ["127.0.0.2", "127.0.0.3"];
 
 /// MX 10 mx1.d.test (127.0.0.2), MX 20 mx2.d.test (127.0.0.3), the worse
 /// one first in the answer.
-fn two_mx() -> Zone {
+pub(super) fn two_mx() -> Zone {
     Zone::new()
         .mx_at(DOMAIN, 20, "mx2.d.test", "127.0.0.3")
         .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
 }
 
 /// A server that greets and answers EHLO without STARTTLS.
-fn up() -> Vec<Step> {
+pub(super) fn up() -> Vec<Step> {
     vec![
         line("220 mx.test ESMTP"),
         serve(&[("EHLO", "250-mx.test\n250 8BITMIME")]),

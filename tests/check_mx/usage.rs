@@ -22,6 +22,8 @@ run_table! { check_mx;
         ["-H", "a b"] => unknown;
         ["-H", "127.0.0.1", "--ca-file", "/nonexistent/ca.pem"] => unknown;
         ["-H", "127.0.0.1", "--json", "-v"] => unknown;
+        ["-H", "127.0.0.1", "--prometheus", "--json"] => unknown;
+        ["-H", "127.0.0.1", "--prometheus", "-v"] => unknown;
     }
     help_and_version_exit_0 {
         ["--help"] => exits(0), stdout_has("Usage: check_mx"), stdout_has("UNKNOWN");

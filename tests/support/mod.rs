@@ -25,6 +25,7 @@ pub mod filter;
 pub mod json;
 pub mod mx;
 pub mod plugin;
+pub mod prometheus;
 pub mod run;
 pub mod script;
 pub mod server;

@@ -42,6 +42,9 @@ pub struct Pki {
     pub ca_pem: String,
     /// The server side: the leaf, its chain and key.
     pub config: Arc<rustls::ServerConfig>,
+    /// The leaf's notBefore and notAfter, seconds since the Unix epoch.
+    pub not_before: i64,
+    pub not_after: i64,
 }
 
 /// The server certificate a [`Pki`] makes.
@@ -102,9 +105,11 @@ impl Pki {
         let at = |seconds: i64| {
             time::OffsetDateTime::from_unix_timestamp(seconds).expect("a representable time")
         };
-        leaf_params.not_before = at(now - 30 * DAY);
+        let not_before = now - 30 * DAY;
         // A minute more than the days, so whole days left are exactly them.
-        leaf_params.not_after = at(now + days_left * DAY + 60);
+        let not_after = now + days_left * DAY + 60;
+        leaf_params.not_before = at(not_before);
+        leaf_params.not_after = at(not_after);
         let leaf_key = KeyPair::generate().expect("leaf key");
         let leaf_cert = match leaf {
             Leaf::SelfSigned => leaf_params.self_signed(&leaf_key),
@@ -129,6 +134,8 @@ impl Pki {
         Pki {
             ca_pem: ca_cert.pem(),
             config: Arc::new(config),
+            not_before,
+            not_after,
         }
     }
 }
