@@ -144,32 +144,35 @@ fn boot_unit_verifies() {
     }
 }
 
-/// The sendmail socket map's socket and service (not enabled by the
-/// package: `packaging/test-deb.sh` checks that) verify together.
+/// Units that verify together (from their folder under packaging/, the
+/// program path pointed at a real link), and a line their first holds:
+/// the sendmail socket map's socket and service (not enabled by the
+/// package: `packaging/test-deb.sh` checks that), and the example timer
+/// and service that feed check_mx's metrics to node_exporter's textfile
+/// collector.
 #[test]
-fn socketmap_units_verify() {
+fn unit_pairs_verify() {
     if !systemd_analyze() {
         return;
     }
-    let names = ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"];
-    let units = verify_units("systemd", &names, "/usr/bin/smtpdcheck");
-    assert!(
-        units[0].contains("ListenStream=/run/smtpbox/socketmap\n"),
-        "{}",
-        units[0]
-    );
-}
-
-/// The example timer and service that feed check_mx's metrics to
-/// node_exporter's textfile collector verify together.
-#[test]
-fn prometheus_example_units_verify() {
-    if !systemd_analyze() {
-        return;
+    let pairs = [
+        (
+            "systemd",
+            ["smtpbox-socketmap.socket", "smtpbox-socketmap.service"],
+            "/usr/bin/smtpdcheck",
+            "ListenStream=/run/smtpbox/socketmap\n",
+        ),
+        (
+            "examples",
+            ["check_mx-prometheus.service", "check_mx-prometheus.timer"],
+            "/usr/lib/nagios/plugins/check_mx",
+            " --prometheus-file ",
+        ),
+    ];
+    for (folder, names, program, line) in pairs {
+        let units = verify_units(folder, &names, program);
+        assert!(units[0].contains(line), "{}", units[0]);
     }
-    let names = ["check_mx-prometheus.service", "check_mx-prometheus.timer"];
-    let units = verify_units("examples", &names, "/usr/lib/nagios/plugins/check_mx");
-    assert!(units[0].contains(" --prometheus-file "), "{}", units[0]);
 }
 
 #[test]

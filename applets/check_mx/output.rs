@@ -284,12 +284,34 @@ struct JsonCertificate<'a> {
     days_left: Option<i64>,
 }
 
+/// A report of `hosts` for d.test's MX answer, judged at `now` with the
+/// default thresholds: the tests' fixture here and in the Prometheus
+/// output.
+#[cfg(test)]
+pub(crate) fn test_report(hosts: Vec<super::facts::HostFacts>, now: i64) -> Report {
+    use super::evaluate::{Thresholds, evaluate};
+    use super::perfdata::Levels;
+    let thresholds = Thresholds {
+        greeting: Levels::default(),
+        cert_days: Levels { warn: 21, crit: 7 },
+        min_up: 1,
+        require_tls: false,
+    };
+    let verdict = evaluate(&hosts, Some("d.test"), &thresholds, now);
+    Report {
+        domain: Some("d.test".into()),
+        source: Source::Listed,
+        port: 25,
+        error: None,
+        hosts,
+        verdict,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check_mx::evaluate::{Thresholds, evaluate};
     use crate::check_mx::facts::{Failure, HostFacts};
-    use crate::check_mx::perfdata::Levels;
 
     fn report(reply: &str) -> Report {
         let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
@@ -303,21 +325,7 @@ mod tests {
             preference: Some(10),
             lookup: Ok(vec![address]),
         }];
-        let thresholds = Thresholds {
-            greeting: Levels::default(),
-            cert_days: Levels { warn: 21, crit: 7 },
-            min_up: 1,
-            require_tls: false,
-        };
-        let verdict = evaluate(&hosts, Some("d.test"), &thresholds, 0);
-        Report {
-            domain: Some("d.test".into()),
-            source: Source::Listed,
-            port: 25,
-            error: None,
-            hosts,
-            verdict,
-        }
+        test_report(hosts, 0)
     }
 
     #[test]

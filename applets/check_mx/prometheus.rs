@@ -282,10 +282,7 @@ fn escape_label_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check_mx::evaluate::{Thresholds, evaluate};
     use crate::check_mx::facts::{Certificate, Failure, Stage, Times};
-    use crate::check_mx::hosts::Source;
-    use crate::check_mx::perfdata::Levels;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -322,21 +319,7 @@ mod tests {
     }
 
     fn report(hosts: Vec<HostFacts>) -> Report {
-        let thresholds = Thresholds {
-            greeting: Levels::default(),
-            cert_days: Levels { warn: 21, crit: 7 },
-            min_up: 1,
-            require_tls: false,
-        };
-        let verdict = evaluate(&hosts, Some("d.test"), &thresholds, NOW);
-        Report {
-            domain: Some("d.test".into()),
-            source: Source::Listed,
-            port: 25,
-            error: None,
-            hosts,
-            verdict,
-        }
+        crate::check_mx::output::test_report(hosts, NOW)
     }
 
     fn host(name: &str, preference: Option<u16>, addresses: Vec<AddressFacts>) -> HostFacts {

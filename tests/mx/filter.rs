@@ -332,6 +332,24 @@ fn a_primary_that_is_up_rejects_and_once_it_stops_the_filter_proceeds() {
     finish(filter);
 }
 
+/// Sends an rcpt-to for each of `recipients` at once (tokens 1, 2, ...)
+/// and checks that each is answered `proceed`, in any order.
+fn assert_all_proceed(filter: &mut FilterProcess, recipients: &[String]) {
+    let requests: Vec<String> = (1..)
+        .zip(recipients)
+        .map(|(token, recipient)| rcpt(SESSION, token, recipient))
+        .collect();
+    let lines: Vec<&str> = requests.iter().map(String::as_str).collect();
+    filter.send_lines(&lines);
+    let mut answers = filter.texts(recipients.len(), QUICK);
+    answers.sort();
+    let mut expected: Vec<String> = (1..=recipients.len() as u64)
+        .map(|token| proceed(SESSION, token))
+        .collect();
+    expected.sort();
+    assert_eq!(answers, expected);
+}
+
 #[test]
 fn recipients_of_one_domain_waiting_on_its_primary_share_one_probe() {
     // Five recipients of quiet.test at once, whose primary accepts and
@@ -343,16 +361,8 @@ fn recipients_of_one_domain_waiting_on_its_primary_share_one_probe() {
     let Some(mut filter) = stage.ready_filter() else {
         return;
     };
-    let requests: Vec<String> = (1..=5)
-        .map(|token| rcpt(SESSION, token, &format!("r{token}@quiet.test")))
-        .collect();
-    let lines: Vec<&str> = requests.iter().map(String::as_str).collect();
-    filter.send_lines(&lines);
-    let mut answers = filter.texts(5, QUICK);
-    answers.sort();
-    let mut expected: Vec<String> = (1..=5).map(|token| proceed(SESSION, token)).collect();
-    expected.sort();
-    assert_eq!(answers, expected);
+    let recipients: Vec<String> = (1..=5).map(|n| format!("r{n}@quiet.test")).collect();
+    assert_all_proceed(&mut filter, &recipients);
     assert_eq!(stage.servers[1].connections_settled(), 1);
     finish(filter);
 }
@@ -369,18 +379,8 @@ fn domains_whose_mx_hosts_are_the_same_ask_dns_for_them_once() {
     let Some(mut filter) = stage.ready_filter() else {
         return;
     };
-    let requests: Vec<String> = (0..HOSTED.len())
-        .map(|token| rcpt(SESSION, token as u64, &format!("u@{}", HOSTED[token])))
-        .collect();
-    let lines: Vec<&str> = requests.iter().map(String::as_str).collect();
-    filter.send_lines(&lines);
-    let mut answers = filter.texts(HOSTED.len(), QUICK);
-    answers.sort();
-    let mut expected: Vec<String> = (0..HOSTED.len())
-        .map(|token| proceed(SESSION, token as u64))
-        .collect();
-    expected.sort();
-    assert_eq!(answers, expected);
+    let recipients: Vec<String> = HOSTED.iter().map(|domain| format!("u@{domain}")).collect();
+    assert_all_proceed(&mut filter, &recipients);
     let asked = stage.dns.asked_lines();
     let times = asked
         .iter()
