@@ -184,13 +184,9 @@ fn json_answer(dns: &DnsServer, args: &[&str], status: i32) -> Option<serde_json
 #[test]
 fn json_names_the_domain_and_its_mx_hosts_in_order() {
     // MX 10 (127.0.0.2) is down, MX 20 (127.0.0.3) is up.
-    let Some(servers) = same_port_or_skip(vec![("127.0.0.3", up())]) else {
+    let Some((_mx20, dns, port)) = server_and_dns("127.0.0.3", up(), two_mx()) else {
         return;
     };
-    let Some(dns) = DnsServer::start_or_skip(two_mx()) else {
-        return;
-    };
-    let port = servers[0].port().to_string();
     let Some(document) = json_answer(&dns, &["--port", &port], 1) else {
         return;
     };

@@ -113,6 +113,15 @@ impl Stage {
         FilterProcess::start(&self.dns, options, &args)
     }
 
+    /// A stage whose primary plays `primary`, and its
+    /// [`ready_filter`](Self::ready_filter); `None` (SKIPPED) where they
+    /// cannot run here.
+    fn ready(primary: Vec<Step>) -> Option<(Stage, FilterProcess)> {
+        let stage = Stage::start(primary)?;
+        let filter = stage.ready_filter()?;
+        Some((stage, filter))
+    }
+
     /// [`filter`](Self::filter) with `--timeout 2` and the quick resolver,
     /// after the 7.6 handshake.
     fn ready_filter(&self) -> Option<FilterProcess> {
@@ -313,10 +322,7 @@ fn answers_name_session_and_token_in_the_order_of_each_protocol_version() {
 
 #[test]
 fn a_primary_that_is_up_rejects_and_once_it_stops_the_filter_proceeds() {
-    let Some(mut stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(mut filter) = stage.ready_filter() else {
+    let Some((mut stage, mut filter)) = Stage::ready(up()) else {
         return;
     };
     filter.send_lines(&[&rcpt(SESSION, 1, "u@d.test")]);
@@ -355,10 +361,7 @@ fn recipients_of_one_domain_waiting_on_its_primary_share_one_probe() {
     // Five recipients of quiet.test at once, whose primary accepts and
     // never greets: one decision probes it, the four others wait for its
     // result (one connection, not five), and all proceed at --timeout.
-    let Some(stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(mut filter) = stage.ready_filter() else {
+    let Some((stage, mut filter)) = Stage::ready(up()) else {
         return;
     };
     let recipients: Vec<String> = (1..=5).map(|n| format!("r{n}@quiet.test")).collect();
@@ -373,10 +376,7 @@ fn domains_whose_mx_hosts_are_the_same_ask_dns_for_them_once() {
     // lookup takes the resolver's whole second: ten MX lookups, but one
     // lookup of that host, which the ten decisions wait for together
     // (then each proceeds: the host is down, and MX 20 is this host).
-    let Some(stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(mut filter) = stage.ready_filter() else {
+    let Some((stage, mut filter)) = Stage::ready(up()) else {
         return;
     };
     let recipients: Vec<String> = HOSTED.iter().map(|domain| format!("u@{domain}")).collect();
@@ -442,10 +442,7 @@ fn the_stop_is_the_local_address_each_session_reached() {
         SESSION + 7,
         None,
     ));
-    let Some(stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(mut filter) = stage.ready_filter() else {
+    let Some((_stage, mut filter)) = Stage::ready(up()) else {
         return;
     };
     for (token, (case, reports, session, answer)) in (1..).zip(rows) {
@@ -498,10 +495,7 @@ fn hostile_input_never_ends_the_filter_nor_gets_an_answer_smtpd_cannot_read() {
         ("the filter's own answer echoed", format!("{}\n", proceed(SESSION, 11)).into(), None),
         ("a config line after config|ready", b"config|admd|x\n".to_vec(), None),
     ];
-    let Some(stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(mut filter) = stage.ready_filter() else {
+    let Some((_stage, mut filter)) = Stage::ready(up()) else {
         return;
     };
     let mut expected: Vec<String> = REGISTRATION.iter().map(|l| l.to_string()).collect();
@@ -535,10 +529,7 @@ fn hostile_input_never_ends_the_filter_nor_gets_an_answer_smtpd_cannot_read() {
 
 #[test]
 fn stdin_closed_ends_the_filter_only_after_the_pending_answers() {
-    let Some(stage) = Stage::start(up()) else {
-        return;
-    };
-    let Some(filter) = stage.ready_filter() else {
+    let Some((_stage, filter)) = Stage::ready(up()) else {
         return;
     };
     // quiet.test's primary never greets: its answer comes at --timeout (2 s).

@@ -157,6 +157,20 @@ fn backup_zone() -> Zone {
         .behave("silent.test", Behaviour::Silent)
 }
 
+/// A server on `ip` playing `script`, the scripted DNS serving `zone`,
+/// and the server's port as an argument; `None` (SKIPPED) where either
+/// cannot run here.
+fn server_and_dns(
+    ip: &str,
+    script: Vec<Step>,
+    zone: Zone,
+) -> Option<(TestServer, DnsServer, String)> {
+    let server = same_port_or_skip(vec![(ip, script)])?.remove(0);
+    let dns = DnsServer::start_or_skip(zone)?;
+    let port = server.port().to_string();
+    Some((server, dns, port))
+}
+
 /// A server that greets: up.
 fn up() -> Vec<Step> {
     vec![line("220 mx.test ESMTP ready")]

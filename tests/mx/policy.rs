@@ -53,9 +53,7 @@ fn policy(dns: &DnsServer, port: &str, extra: &[&str], requests: &[u8]) -> Optio
 /// (127.0.0.2) plays `primary`; checks the answers are `expected`, that
 /// stderr stays empty, and the exit status 0 at the end of input.
 fn answers<R: AsRef<[u8]>>(primary: Vec<Step>, requests: &[R], expected: &[&str]) -> Option<Run> {
-    let servers = same_port_or_skip(vec![("127.0.0.2", primary)])?;
-    let dns = DnsServer::start_or_skip(backup_zone())?;
-    let port = servers[0].port().to_string();
+    let (_primary, dns, port) = server_and_dns("127.0.0.2", primary, backup_zone())?;
     let input: Vec<u8> = requests.iter().flat_map(|r| r.as_ref()).copied().collect();
     let run = policy(&dns, &port, &[], &input)?;
     let asked = dns.asked_lines();
@@ -143,13 +141,9 @@ fn rcpt_is_dunno_when_the_primary_is_down_or_dns_is_silent() {
 fn a_stop_name_is_looked_up_once_for_many_requests() {
     // --stop by name: its addresses are kept like an MX host's, so the
     // requests after the first decide without asking DNS for it again.
-    let Some(servers) = same_port_or_skip(vec![("127.0.0.2", up())]) else {
+    let Some((_primary, dns, port)) = server_and_dns("127.0.0.2", up(), backup_zone()) else {
         return;
     };
-    let Some(dns) = DnsServer::start_or_skip(backup_zone()) else {
-        return;
-    };
-    let port = servers[0].port().to_string();
     let requests = [
         rcpt("u@d.test", ""),
         rcpt("v@d.test", ""),

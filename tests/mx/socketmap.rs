@@ -20,7 +20,7 @@ struct Running {
     socket: std::path::PathBuf,
     _dir: TempDir,
     _dns: DnsServer,
-    _primary: Vec<TestServer>,
+    _primary: TestServer,
 }
 
 /// The service on a fresh socket while the primary (127.0.0.2) plays
@@ -31,12 +31,10 @@ fn start(primary: Vec<Step>) -> Option<Running> {
 
 /// [`start`], with at most `max_files` open descriptors when given.
 fn start_limited(primary: Vec<Step>, max_files: Option<u32>) -> Option<Running> {
-    let servers = same_port_or_skip(vec![("127.0.0.2", primary)])?;
-    let dns = DnsServer::start_or_skip(backup_zone())?;
+    let (primary, dns, port) = server_and_dns("127.0.0.2", primary, backup_zone())?;
     let dir = TempDir::new("socketmap");
     let socket = dir.join("socketmap");
     let listener = UnixListener::bind(&socket).expect("bind the socket");
-    let port = servers[0].port().to_string();
     let binary = smtpbox_bin();
     let limit = max_files.map(|n| format!("--nofile={n}:{n}"));
     let prlimit = match &limit {
@@ -61,7 +59,7 @@ fn start_limited(primary: Vec<Step>, max_files: Option<u32>) -> Option<Running> 
         socket,
         _dir: dir,
         _dns: dns,
-        _primary: servers,
+        _primary: primary,
     })
 }
 
