@@ -75,6 +75,12 @@ pub struct Thresholds {
     pub min_up: usize,
     /// `--require-tls`: TLS problems are CRITICAL.
     pub require_tls: bool,
+    /// `--require-dane`: an MX host without validated TLSA records is
+    /// CRITICAL.
+    pub require_dane: bool,
+    /// `--require-mta-sts`: a domain without a valid policy in `enforce`
+    /// mode is CRITICAL.
+    pub require_mta_sts: bool,
 }
 
 /// One thing wrong: the summary says `subject text`, a detail line (whose
@@ -426,6 +432,8 @@ mod tests {
             cert_days: Levels { warn: 30, crit: 7 },
             min_up: 1,
             require_tls: false,
+            require_dane: false,
+            require_mta_sts: false,
         }
     }
 

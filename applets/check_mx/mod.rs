@@ -134,6 +134,22 @@ pub(crate) struct Cli {
     #[arg(long)]
     require_tls: bool,
 
+    /// Do not look up TLSA records or check DANE (RFC 7672)
+    #[arg(long, conflicts_with = "require_dane")]
+    no_dane: bool,
+
+    /// An MX host without DNSSEC-validated TLSA records is CRITICAL
+    #[arg(long)]
+    require_dane: bool,
+
+    /// Do not look up or fetch the domain's MTA-STS policy (RFC 8461)
+    #[arg(long, conflicts_with = "require_mta_sts")]
+    no_mta_sts: bool,
+
+    /// A domain without a valid MTA-STS policy in enforce mode is CRITICAL
+    #[arg(long, requires = "domain")]
+    require_mta_sts: bool,
+
     /// Trust only the CA certificates in this PEM file, instead of the
     /// system's trust store
     #[arg(long, value_name = "FILE")]
@@ -306,7 +322,13 @@ fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
         },
         min_up: cli.min_up,
         require_tls: cli.require_tls,
+        require_dane: cli.require_dane,
+        require_mta_sts: cli.require_mta_sts,
     };
+    // DANE is on for a domain's MX hosts unless --no-dane; for -H hosts
+    // only when --require-dane asks for it. MTA-STS is a domain's policy.
+    let dane = !cli.no_dane && (cli.domain.is_some() || cli.require_dane);
+    let mta_sts = !cli.no_mta_sts && cli.domain.is_some();
     let settings = Settings {
         port: cli.port,
         family,
@@ -314,6 +336,8 @@ fn plan(cli: &Cli, started: Instant) -> Result<Plan, AppletError> {
         deadline: started + timeout,
         trust,
         verbose: cli.verbose > 0,
+        dane,
+        mta_sts,
     };
     Ok(Plan {
         what,

@@ -296,6 +296,8 @@ pub(crate) fn test_report(hosts: Vec<super::facts::HostFacts>, now: i64) -> Repo
         cert_days: Levels { warn: 21, crit: 7 },
         min_up: 1,
         require_tls: false,
+        require_dane: false,
+        require_mta_sts: false,
     };
     let verdict = evaluate(&hosts, Some("d.test"), &thresholds, now);
     Report {

@@ -60,6 +60,11 @@ pub struct Settings {
     pub trust: Arc<dyn ServerCertVerifier>,
     /// `-v`: each address's dialogue is kept in its facts.
     pub verbose: bool,
+    /// Look up each host's TLSA records and match them (RFC 7672).
+    pub dane: bool,
+    /// Look up and fetch the domain's MTA-STS policy (RFC 8461) and its
+    /// TLS-RPT record (RFC 8460).
+    pub mta_sts: bool,
 }
 
 impl Settings {

@@ -23,7 +23,7 @@ _check_mx() {
 
     case "${cmd}" in
         check_mx)
-            opts="-H -p -4 -6 -w -c -t -v -h -V --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --ca-file --helo --timeout --json --prometheus --prometheus-file --verbose --help --version"
+            opts="-H -p -4 -6 -w -c -t -v -h -V --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --no-dane --require-dane --no-mta-sts --require-mta-sts --ca-file --helo --timeout --json --prometheus --prometheus-file --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -65,7 +65,7 @@ _smtpbox() {
             return 0
             ;;
         smtpbox__subcmd__check_mx)
-            opts="-H -p -4 -6 -w -c -t -v -h --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --ca-file --helo --timeout --json --prometheus --prometheus-file --verbose --help"
+            opts="-H -p -4 -6 -w -c -t -v -h --host --port --warning --critical --cert-warn --cert-crit --min-up --require-tls --no-dane --require-dane --no-mta-sts --require-mta-sts --ca-file --helo --timeout --json --prometheus --prometheus-file --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -27,7 +27,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, SOA};
+use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::conn::Conn;
@@ -62,6 +63,9 @@ pub enum Behaviour {
 pub struct Zone {
     records: Vec<Record>,
     behaviours: Vec<(String, Behaviour)>,
+    /// Names whose answers carry the AD bit (RFC 4035 §3.2.3), as a
+    /// validating resolver sets it for a signed zone.
+    signed: Vec<String>,
 }
 
 impl Zone {
@@ -94,6 +98,30 @@ impl Zone {
     /// `name CNAME target`.
     pub fn cname(self, name: &str, target: &str) -> Zone {
         self.record(name, RData::CNAME(CNAME(fqdn(target))))
+    }
+
+    /// `name TLSA usage selector matching-type data` (RFC 6698 §2.1).
+    pub fn tlsa(self, name: &str, usage: u8, selector: u8, matching: u8, data: &[u8]) -> Zone {
+        let tlsa = TLSA::new(
+            CertUsage::from(usage),
+            Selector::from(selector),
+            Matching::from(matching),
+            data.to_vec(),
+        );
+        self.record(name, RData::TLSA(tlsa))
+    }
+
+    /// `name TXT "string" ...`: one record of one or more strings.
+    pub fn txt(self, name: &str, strings: &[&str]) -> Zone {
+        let strings = strings.iter().map(|s| (*s).to_owned()).collect();
+        self.record(name, RData::TXT(TXT::new(strings)))
+    }
+
+    /// Answers for `name` carry the AD bit: the name is "signed" and the
+    /// server plays a validating resolver that validated it.
+    pub fn signed(mut self, name: &str) -> Zone {
+        self.signed.push(key(&fqdn(name)));
+        self
     }
 
     /// The IPv4 addresses of its A records, each once.
@@ -264,6 +292,7 @@ impl State {
         let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
         reply.metadata.recursion_desired = query.metadata.recursion_desired;
         reply.metadata.recursion_available = true;
+        reply.metadata.authentic_data = self.zone.signed.contains(&name);
         reply.add_query(question.clone());
         if query.edns.is_some() && behaviour != Behaviour::Garbage {
             reply.set_edns(Edns::new());
