@@ -147,7 +147,7 @@ pub(crate) struct Cli {
     no_mta_sts: bool,
 
     /// A domain without a valid MTA-STS policy in enforce mode is CRITICAL
-    #[arg(long, requires = "domain")]
+    #[arg(long, conflicts_with = "hosts")]
     require_mta_sts: bool,
 
     /// Trust only the CA certificates in this PEM file, instead of the
