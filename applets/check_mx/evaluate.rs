@@ -17,12 +17,19 @@
 //!   CRITICAL, fewer than `--cert-warn` WARNING. The days are whole days,
 //!   rounded down, so "fewer than 7" means less than 7 × 24 hours.
 //! - Greeting time above `-c` is CRITICAL, above `-w` WARNING.
+//! - DANE (RFC 7672), as [`super::dane`] judges it: a failed TLSA lookup,
+//!   validated TLSA records no chain of an address matches, or such
+//!   records and no TLS, are CRITICAL; records DNSSEC did not validate,
+//!   only unusable ones, or an unvalidated MX answer are WARNING
+//!   (CRITICAL with `--require-dane`, as is a host without any). A chain
+//!   DANE authenticates needs no PKIX verification.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::dane;
 use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
 use super::perfdata::{Levels, Metric, above, below};
 use crate::exit::check_mx::{CRITICAL, OK, UNKNOWN, WARNING};
@@ -116,6 +123,10 @@ pub struct HostVerdict {
     pub status: Status,
     /// Its lookup failure, when it had no address to check.
     pub lookup_problem: Option<Problem>,
+    /// What is wrong with its TLSA records (DANE).
+    pub dane_problems: Vec<Problem>,
+    /// Informational lines that leave the status as it is.
+    pub notes: Vec<String>,
     pub addresses: Vec<AddressVerdict>,
 }
 
@@ -172,9 +183,20 @@ pub fn evaluate(
             .iter()
             .map(|address| judge_address(&host.name, address, down, thresholds, now))
             .collect();
+        let dane = dane::judge_host(host, thresholds.require_dane);
+        let dane_problems: Vec<Problem> = dane
+            .problems
+            .into_iter()
+            .map(|(status, text)| Problem {
+                status,
+                subject: host.name.clone(),
+                text,
+            })
+            .collect();
         let status = worst(
             lookup_problem
                 .iter()
+                .chain(&dane_problems)
                 .map(|p| p.status)
                 .chain(addresses.iter().map(|a| a.status)),
         );
@@ -182,6 +204,8 @@ pub fn evaluate(
             up: host_up,
             status,
             lookup_problem,
+            dane_problems,
+            notes: dane.notes,
             addresses,
         });
     }
@@ -276,19 +300,29 @@ fn judge_address(
     } else {
         Status::Warning
     };
+    let dane_problems = dane::judge_address(address);
     match &address.tls {
         Tls::NotReached => {}
-        Tls::NotOffered if thresholds.require_tls => {
+        // DANE's own line says it, and why it matters.
+        Tls::NotOffered if thresholds.require_tls && dane_problems.is_empty() => {
             problem(Status::Critical, "offers no STARTTLS".to_owned())
         }
         Tls::NotOffered => {}
         Tls::Refused { reply } => problem(tls_problem, format!("refused STARTTLS: {reply}")),
         Tls::Failed { error } => problem(tls_problem, format!("TLS failed: {error}")),
+        // RFC 7672 §3.1: a chain DANE authenticated needs no PKIX path.
+        Tls::Established {
+            verification_error: Some(_),
+            ..
+        } if dane::trusted(address).is_some() => {}
         Tls::Established {
             verification_error: Some(error),
             ..
         } => problem(tls_problem, format!("certificate not verified: {error}")),
         Tls::Established { .. } => {}
+    }
+    for (status, text) in dane_problems {
+        problem(status, text);
     }
     let days_left = address
         .certificate
@@ -341,6 +375,7 @@ fn summary(
     let mut problems: Vec<&Problem> = too_few.into_iter().collect();
     for verdict in verdicts {
         problems.extend(&verdict.lookup_problem);
+        problems.extend(&verdict.dane_problems);
         for address in &verdict.addresses {
             problems.extend(&address.problems);
         }
@@ -385,6 +420,14 @@ fn perfdata(
     let seconds = |limit: Option<Duration>| limit.map(|l| above(l.as_secs_f64()));
     let mut metrics = Vec::new();
     for (host, verdict) in hosts.iter().zip(verdicts) {
+        if let Some(dane) = &host.dane {
+            let records = dane.lookup.as_ref().ok().map(|answer| answer.records.len());
+            let records = records.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+            metrics.push(
+                Metric::integer(format!("{} tlsa_records", host.name), records)
+                    .bounds(Some(0), None),
+            );
+        }
         for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let peer = peer(&host.name, address);
             metrics.push(Metric::seconds(
@@ -461,6 +504,8 @@ mod tests {
                 not_after: NOW + days * DAY + 60,
                 not_after_text: String::new(),
             }),
+            chain: Vec::new(),
+            dane: None,
             dialogue: Vec::new(),
         }
     }
@@ -480,6 +525,7 @@ mod tests {
             name: name.into(),
             preference: Some(10),
             lookup: Ok(addresses),
+            dane: None,
         }
     }
 
