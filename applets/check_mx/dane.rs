@@ -408,3 +408,322 @@ pub fn trusted(address: &AddressFacts) -> Option<String> {
     let record = found.matched.iter().find(|r| r.usage == usage)?;
     Some(format!("trusted by {trust} ({})", record.parameters()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check_mx::facts::{Failure, TlsaAnswer};
+    use rcgen::{
+        BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData,
+    };
+
+    const HOST: &str = "mx1.d.test";
+
+    /// A CA and a leaf for [`HOST`] it signed: the DER of each and the
+    /// SubjectPublicKeyInfo of each, as rcgen (not the code under test)
+    /// makes them.
+    struct Chain {
+        leaf: CertificateDer<'static>,
+        leaf_spki: Vec<u8>,
+        ca: CertificateDer<'static>,
+        ca_spki: Vec<u8>,
+    }
+
+    fn chain(san: &str) -> Chain {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca = ca_params.self_signed(&ca_key).expect("CA");
+        let ca_spki = ca_key.subject_public_key_info();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_params = CertificateParams::new(vec![san.to_owned()]).expect("leaf params");
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
+        Chain {
+            leaf: leaf.der().clone(),
+            leaf_spki: leaf_key.subject_public_key_info(),
+            ca: ca.der().clone(),
+            ca_spki,
+        }
+    }
+
+    /// The association data of `selected` for a matching type.
+    fn data(matching: u8, selected: &[u8]) -> Vec<u8> {
+        match matching {
+            MATCHING_SHA256 => ring::digest::digest(&ring::digest::SHA256, selected)
+                .as_ref()
+                .to_vec(),
+            MATCHING_SHA512 => ring::digest::digest(&ring::digest::SHA512, selected)
+                .as_ref()
+                .to_vec(),
+            _ => selected.to_vec(),
+        }
+    }
+
+    fn record(usage: u8, selector: u8, matching_type: u8, data: Vec<u8>) -> Tlsa {
+        Tlsa {
+            usage,
+            selector,
+            matching_type,
+            data,
+        }
+    }
+
+    /// The record of `usage selector matching` for the certificate the
+    /// usage names in `chain` (the leaf for DANE-EE and PKIX-EE, the CA
+    /// otherwise).
+    fn for_chain(chain: &Chain, usage: u8, selector: u8, matching: u8) -> Tlsa {
+        let end_entity = matches!(usage, USAGE_DANE_EE | USAGE_PKIX_EE);
+        let selected = match (end_entity, selector) {
+            (true, SELECTOR_CERT) => chain.leaf.to_vec(),
+            (true, _) => chain.leaf_spki.clone(),
+            (false, SELECTOR_CERT) => chain.ca.to_vec(),
+            (false, _) => chain.ca_spki.clone(),
+        };
+        record(usage, selector, matching, data(matching, &selected))
+    }
+
+    fn presented(chain: &Chain) -> Vec<CertificateDer<'static>> {
+        vec![chain.leaf.clone(), chain.ca.clone()]
+    }
+
+    #[test]
+    fn every_usable_combination_matches_its_certificate_and_only_it() {
+        let good = chain(HOST);
+        let other = chain(HOST);
+        let now = UnixTime::now();
+        for usage in [USAGE_DANE_TA, USAGE_DANE_EE] {
+            for selector in [SELECTOR_CERT, SELECTOR_SPKI] {
+                for matching in [MATCHING_EXACT, MATCHING_SHA256, MATCHING_SHA512] {
+                    let tlsa = for_chain(&good, usage, selector, matching);
+                    let case = tlsa.parameters();
+                    assert_eq!(tlsa.unusable(), None, "{case}");
+                    let found = match_chain(&[tlsa.clone()], &presented(&good), HOST, now);
+                    let trust = if usage == USAGE_DANE_EE {
+                        Trust::DaneEe
+                    } else {
+                        Trust::DaneTa
+                    };
+                    assert_eq!(found.trust, Some(trust), "{case}: {found:?}");
+                    assert_eq!(found.matched, vec![tlsa.clone()], "{case}");
+                    assert_eq!(found.error, None, "{case}");
+                    // Another key's chain does not match it.
+                    let found = match_chain(&[tlsa], &presented(&other), HOST, now);
+                    assert_eq!(found.trust, None, "{case}");
+                    assert!(found.error.is_some(), "{case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_records_are_named_and_never_match() {
+        let good = chain(HOST);
+        let sha256 = |usage| for_chain(&good, usage, SELECTOR_SPKI, MATCHING_SHA256);
+        let mut short = sha256(USAGE_DANE_EE);
+        short.data.pop();
+        let mut long = for_chain(&good, USAGE_DANE_EE, SELECTOR_CERT, MATCHING_SHA512);
+        long.data.push(0);
+        let cases = [
+            (sha256(USAGE_PKIX_TA), "usage 0 (PKIX) is not for SMTP"),
+            (sha256(USAGE_PKIX_EE), "usage 1 (PKIX) is not for SMTP"),
+            (sha256(4), "unknown usage 4"),
+            (
+                record(USAGE_DANE_EE, 2, MATCHING_SHA256, vec![0; 32]),
+                "unknown selector 2",
+            ),
+            (
+                record(USAGE_DANE_EE, SELECTOR_SPKI, 3, vec![0; 32]),
+                "unknown matching type 3",
+            ),
+            (short, "31 octets of data where the digest has 32"),
+            (long, "65 octets of data where the digest has 64"),
+            (
+                record(USAGE_DANE_EE, SELECTOR_CERT, MATCHING_EXACT, vec![]),
+                "no data",
+            ),
+        ];
+        for (tlsa, reason) in cases {
+            assert_eq!(tlsa.unusable().as_deref(), Some(reason), "{tlsa:?}");
+            let found = match_chain(&[tlsa], &presented(&good), HOST, UnixTime::now());
+            assert_eq!(found.trust, None, "{reason}");
+        }
+    }
+
+    #[test]
+    fn garbage_certificates_and_empty_chains_match_nothing() {
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let spki = record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![0; 32]);
+        assert!(!spki.matches(&garbage));
+        let found = match_chain(&[spki.clone()], &[garbage], HOST, UnixTime::now());
+        assert_eq!(found.trust, None);
+        let found = match_chain(&[spki], &[], HOST, UnixTime::now());
+        assert_eq!(found.error.as_deref(), Some("no certificate was presented"));
+    }
+
+    #[test]
+    fn dane_ta_wants_the_anchor_in_the_chain_and_the_name_to_match() {
+        let good = chain(HOST);
+        let now = UnixTime::now();
+        let ta = for_chain(&good, USAGE_DANE_TA, SELECTOR_CERT, MATCHING_SHA256);
+        // RFC 7671 §5.2.2: a trust anchor not presented is not found.
+        let found = match_chain(&[ta.clone()], &[good.leaf.clone()], HOST, now);
+        assert_eq!(found.trust, None);
+        // A DANE-TA record for the leaf itself matches no trust anchor.
+        let leaf_as_ta = record(
+            USAGE_DANE_TA,
+            SELECTOR_CERT,
+            MATCHING_SHA256,
+            data(MATCHING_SHA256, &good.leaf),
+        );
+        let found = match_chain(&[leaf_as_ta], &presented(&good), HOST, now);
+        assert_eq!(found.trust, None);
+        // RFC 7672 §3.2.3: the name is checked for DANE-TA.
+        let found = match_chain(&[ta], &presented(&good), "mx2.d.test", now);
+        assert_eq!(found.trust, None);
+        let error = found.error.unwrap_or_default();
+        assert!(
+            error.starts_with("2 0 1 matched a chain certificate, but "),
+            "{error}"
+        );
+        assert!(error.contains("not valid for name"), "{error}");
+    }
+
+    #[test]
+    fn dane_ee_checks_neither_name_nor_expiry() {
+        let good = chain("elsewhere.test");
+        let ee = for_chain(&good, USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256);
+        let far_future = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1 << 40));
+        let found = match_chain(&[ee], &presented(&good), HOST, far_future);
+        assert_eq!(found.trust, Some(Trust::DaneEe));
+    }
+
+    fn host(lookup: Result<TlsaAnswer, Failure>, matched: bool) -> HostFacts {
+        let mut address = AddressFacts::new("192.0.2.1:25".parse().expect("literal"));
+        address.tls = Tls::Established {
+            version: "TLSv1.3".into(),
+            verification_error: None,
+        };
+        address.dane = Some(DaneMatch {
+            matched: Vec::new(),
+            trust: matched.then_some(Trust::DaneEe),
+            error: None,
+        });
+        HostFacts {
+            name: HOST.into(),
+            preference: Some(10),
+            lookup: Ok(vec![address]),
+            dane: Some(DaneFacts {
+                tlsa_name: format!("_25._tcp.{HOST}"),
+                mx_validated: Some(true),
+                lookup,
+            }),
+        }
+    }
+
+    #[test]
+    fn what_a_dane_sender_makes_of_a_host() {
+        let ee = || record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![7; 32]);
+        let pkix = || record(USAGE_PKIX_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![7; 32]);
+        let answer = |records: Vec<Tlsa>, validated| Ok(TlsaAnswer { records, validated });
+        let failed = |timed_out| {
+            Err(Failure {
+                message: "_25._tcp.mx1.d.test: TLSA lookup: no answer".into(),
+                timed_out,
+            })
+        };
+        let unvalidated_mx = {
+            let mut host = host(answer(vec![ee(), ee()], true), true);
+            if let Some(dane) = &mut host.dane {
+                dane.mx_validated = Some(false);
+            }
+            host
+        };
+        // (case, host, --require-dane, statuses, start of the first
+        // problem, notes)
+        let cases: Vec<(&str, HostFacts, bool, Vec<Status>, &str, usize)> = vec![
+            (
+                "no TLSA",
+                host(answer(vec![], false), false),
+                false,
+                vec![],
+                "",
+                0,
+            ),
+            (
+                "no TLSA, --require-dane",
+                host(answer(vec![], false), false),
+                true,
+                vec![Status::Critical],
+                "has no TLSA records at _25._tcp.mx1.d.test",
+                0,
+            ),
+            (
+                "not validated",
+                host(answer(vec![ee()], false), false),
+                false,
+                vec![Status::Warning],
+                "TLSA records at _25._tcp.mx1.d.test not validated: DNSSEC did not validate",
+                0,
+            ),
+            (
+                "only usages 0 and 1",
+                host(answer(vec![pkix()], true), false),
+                false,
+                vec![Status::Warning],
+                "TLSA records at _25._tcp.mx1.d.test all unusable for SMTP (usage 1)",
+                0,
+            ),
+            (
+                "SERVFAIL",
+                host(failed(false), false),
+                false,
+                vec![Status::Critical],
+                "_25._tcp.mx1.d.test: TLSA lookup: no answer: DANE senders defer",
+                0,
+            ),
+            (
+                "timed out",
+                host(failed(true), false),
+                false,
+                vec![Status::Critical],
+                "TLSA lookup of _25._tcp.mx1.d.test timed out",
+                0,
+            ),
+            (
+                "one record, matched: a note",
+                host(answer(vec![ee()], true), true),
+                false,
+                vec![],
+                "",
+                1,
+            ),
+            (
+                "a rollover pair, matched: no note",
+                host(answer(vec![ee(), ee()], true), true),
+                false,
+                vec![],
+                "",
+                0,
+            ),
+            (
+                "validated TLSA under an unvalidated MX",
+                unvalidated_mx,
+                false,
+                vec![Status::Warning],
+                "TLSA records validated but the MX answer is not",
+                0,
+            ),
+        ];
+        for (case, host, require, statuses, first, notes) in cases {
+            let found = judge_host(&host, require);
+            let got: Vec<Status> = found.problems.iter().map(|(s, _)| *s).collect();
+            assert_eq!(got, statuses, "{case}: {found:?}");
+            if let Some((_, text)) = found.problems.first() {
+                assert!(text.starts_with(first), "{case}: {text}");
+            }
+            assert_eq!(found.notes.len(), notes, "{case}: {found:?}");
+        }
+    }
+}

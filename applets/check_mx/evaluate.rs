@@ -756,6 +756,101 @@ mod tests {
         }
     }
 
+    /// `mx1` with validated TLSA `3 1 1` and one address whose TLS is
+    /// `tls` and whose chain matched (`Some(true)`), did not (`Some(false)`)
+    /// or was not matched at all (`None`).
+    fn dane_host(tls: Tls, matched: Option<bool>) -> HostFacts {
+        use crate::check_mx::dane::{DaneMatch, Tlsa, Trust};
+        use crate::check_mx::facts::{DaneFacts, TlsaAnswer};
+        let tlsa = Tlsa {
+            usage: 3,
+            selector: 1,
+            matching_type: 1,
+            data: vec![7; 32],
+        };
+        let mut address = with_tls(healthy("192.0.2.1", 90), tls);
+        address.dane = matched.map(|matched| DaneMatch {
+            matched: if matched { vec![tlsa.clone()] } else { vec![] },
+            trust: matched.then_some(Trust::DaneEe),
+            error: (!matched).then(|| "no TLSA record matches the certificate chain".into()),
+        });
+        HostFacts {
+            dane: Some(DaneFacts {
+                tlsa_name: "_25._tcp.mx1".into(),
+                mx_validated: Some(true),
+                lookup: Ok(TlsaAnswer {
+                    records: vec![tlsa.clone(), tlsa],
+                    validated: true,
+                }),
+            }),
+            ..host("mx1", vec![address])
+        }
+    }
+
+    #[test]
+    fn dane_statuses() {
+        let verified = || Tls::Established {
+            version: "TLSv1.3".into(),
+            verification_error: None,
+        };
+        let unverified = || Tls::Established {
+            version: "TLSv1.3".into(),
+            verification_error: Some("UnknownIssuer".into()),
+        };
+        let cases: Vec<Case> = vec![
+            (
+                "matched",
+                vec![dane_host(verified(), Some(true))],
+                thresholds(),
+                Status::Ok,
+                "1 of 1 MX host of d.test up",
+            ),
+            (
+                "no record matches: CRITICAL naming host and address",
+                vec![dane_host(verified(), Some(false))],
+                thresholds(),
+                Status::Critical,
+                "mx1[192.0.2.1] DANE: no TLSA record matches the certificate chain",
+            ),
+            (
+                "DANE-EE trusts a chain PKIX does not, even with --require-tls",
+                vec![dane_host(unverified(), Some(true))],
+                Thresholds {
+                    require_tls: true,
+                    ..thresholds()
+                },
+                Status::Ok,
+                "1 of 1 MX host of d.test up",
+            ),
+            (
+                "no STARTTLS under validated TLSA: CRITICAL",
+                vec![dane_host(Tls::NotOffered, Some(false))],
+                thresholds(),
+                Status::Critical,
+                "mx1[192.0.2.1] offers no STARTTLS but has TLSA records",
+            ),
+            (
+                "--require-dane and a host without TLSA lookup",
+                vec![host("mx1", vec![healthy("192.0.2.1", 90)])],
+                Thresholds {
+                    require_dane: true,
+                    ..thresholds()
+                },
+                Status::Critical,
+                "mx1 has no TLSA records to look up (--require-dane)",
+            ),
+        ];
+        for (case, hosts, thresholds, status, summary) in cases {
+            let verdict = judge(&hosts, &thresholds);
+            assert_eq!(verdict.status, status, "{case}: {verdict:#?}");
+            assert!(
+                verdict.summary.starts_with(summary),
+                "{case}: {:?}",
+                verdict.summary
+            );
+        }
+    }
+
     #[test]
     fn perfdata_has_every_address_and_the_counts() {
         let hosts = [
