@@ -499,7 +499,8 @@ mod tests {
                     let tlsa = for_chain(&good, usage, selector, matching);
                     let case = tlsa.parameters();
                     assert_eq!(tlsa.unusable(), None, "{case}");
-                    let found = match_chain(&[tlsa.clone()], &presented(&good), HOST, now);
+                    let found =
+                        match_chain(std::slice::from_ref(&tlsa), &presented(&good), HOST, now);
                     let trust = if usage == USAGE_DANE_EE {
                         Trust::DaneEe
                     } else {
@@ -556,7 +557,12 @@ mod tests {
         let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
         let spki = record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![0; 32]);
         assert!(!spki.matches(&garbage));
-        let found = match_chain(&[spki.clone()], &[garbage], HOST, UnixTime::now());
+        let found = match_chain(
+            std::slice::from_ref(&spki),
+            &[garbage],
+            HOST,
+            UnixTime::now(),
+        );
         assert_eq!(found.trust, None);
         let found = match_chain(&[spki], &[], HOST, UnixTime::now());
         assert_eq!(found.error.as_deref(), Some("no certificate was presented"));
@@ -568,7 +574,12 @@ mod tests {
         let now = UnixTime::now();
         let ta = for_chain(&good, USAGE_DANE_TA, SELECTOR_CERT, MATCHING_SHA256);
         // RFC 7671 §5.2.2: a trust anchor not presented is not found.
-        let found = match_chain(&[ta.clone()], &[good.leaf.clone()], HOST, now);
+        let found = match_chain(
+            std::slice::from_ref(&ta),
+            std::slice::from_ref(&good.leaf),
+            HOST,
+            now,
+        );
         assert_eq!(found.trust, None);
         // A DANE-TA record for the leaf itself matches no trust anchor.
         let leaf_as_ta = record(
