@@ -633,6 +633,17 @@ mod tests {
         }
     }
 
+    /// (case, host, --require-dane, statuses, start of the first
+    /// problem, how many notes)
+    type HostCase = (
+        &'static str,
+        HostFacts,
+        bool,
+        Vec<Status>,
+        &'static str,
+        usize,
+    );
+
     #[test]
     fn what_a_dane_sender_makes_of_a_host() {
         let ee = || record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![7; 32]);
@@ -651,9 +662,7 @@ mod tests {
             }
             host
         };
-        // (case, host, --require-dane, statuses, start of the first
-        // problem, notes)
-        let cases: Vec<(&str, HostFacts, bool, Vec<Status>, &str, usize)> = vec![
+        let cases: Vec<HostCase> = vec![
             (
                 "no TLSA",
                 host(answer(vec![], false), false),
