@@ -9,6 +9,7 @@
 use serde_json::Value;
 use support::dns::*;
 use support::json::{json_like_text, members};
+use support::prometheus::Exposition;
 
 use super::dns::{DOMAIN, RUN_LIMIT, up};
 use super::json::assert_schema;
@@ -181,6 +182,13 @@ fn check_rows(rows: Vec<Row>) {
             assert_eq!(host["dane"]["mx_validated"], row.signed, "{report}");
         }
         (row.json)(host);
+        let prometheus_argv = [&options[..], &["--prometheus", DOMAIN]].concat();
+        let Some(prometheus) = run_with_resolver(&resolv_conf, &prometheus_argv, None, RUN_LIMIT)
+        else {
+            return;
+        };
+        assert_eq!(prometheus.status, text.status, "{prometheus:#?}");
+        assert_dane_series(&prometheus, host, row.tlsa_records);
         let asked_tlsa = dns
             .asked_lines()
             .iter()
@@ -192,6 +200,36 @@ fn check_rows(rows: Vec<Row>) {
             dns.asked_lines()
         );
     }
+}
+
+/// The `--prometheus` run's DANE series say what the JSON `host` says:
+/// `check_mx_tlsa_records` and `check_mx_tlsa_validated` where the
+/// lookup answered, `check_mx_dane_matched` where there was something
+/// to match.
+fn assert_dane_series(run: &Run, host: &Value, tlsa_records: Option<f64>) {
+    let metrics = Exposition::parse(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    let mx = [("mx", MX), ("preference", "10")];
+    assert_eq!(
+        metrics.value("check_mx_tlsa_records", &mx),
+        tlsa_records,
+        "{run:#?}"
+    );
+    let validated = host["dane"]["validated"].as_bool().map(f64::from);
+    let validated = tlsa_records.and(validated);
+    assert_eq!(
+        metrics.value("check_mx_tlsa_validated", &mx),
+        validated,
+        "{run:#?}"
+    );
+    let address = [("mx", MX), ("address", "127.0.0.1"), ("family", "ipv4")];
+    let matched = host["addresses"][0]["dane"]["matched"]
+        .as_bool()
+        .map(f64::from);
+    assert_eq!(
+        metrics.value("check_mx_dane_matched", &address),
+        matched,
+        "{run:#?}"
+    );
 }
 
 #[test]
