@@ -20,7 +20,7 @@ use hickory_proto::op::Message;
 pub use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::time::Instant;
 
-use crate::names::HostName;
+use crate::names::{HostName, NameError};
 use crate::smtp::session::within;
 
 /// RFC 1035 §3.2.4: the Internet class.
@@ -109,6 +109,15 @@ impl fmt::Display for DnsError {
 }
 
 impl std::error::Error for DnsError {}
+
+/// The owner name of a TCP service's TLSA records (RFC 6698 §3):
+/// `_<port>._tcp.<host>`, e.g. `_25._tcp.mx1.example` (RFC 7672 §2.2.1).
+/// The underscore labels are no host name's, but nothing in them can
+/// reach a dialogue: the whole is checked by the one set of name rules.
+pub fn tcp_service_name(port: u16, host: &HostName) -> Result<HostName, NameError> {
+    let host = host.without_root_dot();
+    HostName::parse(&format!("_{port}._tcp.{host}"))
+}
 
 /// Asks for `name`'s records of `record_type`, all of it done by
 /// `deadline`. A name that exists without such records is an empty
@@ -240,6 +249,15 @@ mod tests {
                 "{bytes:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_tlsa_name_of_a_tcp_service() {
+        let host = HostName::parse("mx1.d.test.").expect("a name");
+        let name = tcp_service_name(25, &host).expect("a name");
+        assert_eq!(name.to_string(), "_25._tcp.mx1.d.test");
+        let long = HostName::parse(&"a".repeat(250)).expect("a name");
+        assert!(tcp_service_name(25, &long).is_err());
     }
 
     #[test]

@@ -25,6 +25,8 @@ use super::facts::Certificate;
 pub struct Presented {
     /// The end-entity certificate.
     pub end_entity: CertificateDer<'static>,
+    /// The rest of the chain as presented (DANE-TA matches these).
+    pub intermediates: Vec<CertificateDer<'static>>,
     /// `Err`: why the chain or the name did not verify.
     pub verdict: Result<(), String>,
 }
@@ -55,6 +57,10 @@ impl ServerCertVerifier for RecordingVerifier {
             .map_err(|error| error.to_string());
         let presented = Presented {
             end_entity: end_entity.clone().into_owned(),
+            intermediates: intermediates
+                .iter()
+                .map(|c| c.clone().into_owned())
+                .collect(),
             verdict,
         };
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(presented);
@@ -117,17 +123,32 @@ pub fn read(der: &CertificateDer<'_>) -> Result<Certificate, String> {
     })
 }
 
-/// What was recorded in `seen`: the end-entity's facts (when readable)
-/// and the verification error, if any.
-pub fn take(seen: &Seen) -> Option<(Option<Certificate>, Option<String>)> {
+/// What was recorded in `seen`.
+pub struct Taken {
+    /// The end-entity's facts, when readable.
+    pub certificate: Option<Certificate>,
+    /// Why it did not verify, if so.
+    pub verification_error: Option<String>,
+    /// The whole chain as presented, end entity first.
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+/// What was recorded in `seen`, if a certificate was presented.
+pub fn take(seen: &Seen) -> Option<Taken> {
     let presented = seen.lock().unwrap_or_else(PoisonError::into_inner).take()?;
     let certificate = read(&presented.end_entity);
-    let error = match (presented.verdict, &certificate) {
+    let verification_error = match (presented.verdict, &certificate) {
         (Err(error), _) => Some(error),
         (Ok(()), Err(unreadable)) => Some(unreadable.clone()),
         (Ok(()), Ok(_)) => None,
     };
-    Some((certificate.ok(), error))
+    let mut chain = vec![presented.end_entity];
+    chain.extend(presented.intermediates);
+    Some(Taken {
+        certificate: certificate.ok(),
+        verification_error,
+        chain,
+    })
 }
 
 #[cfg(test)]

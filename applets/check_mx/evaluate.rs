@@ -17,12 +17,19 @@
 //!   CRITICAL, fewer than `--cert-warn` WARNING. The days are whole days,
 //!   rounded down, so "fewer than 7" means less than 7 × 24 hours.
 //! - Greeting time above `-c` is CRITICAL, above `-w` WARNING.
+//! - DANE (RFC 7672), as [`super::dane`] judges it: a failed TLSA lookup,
+//!   validated TLSA records no chain of an address matches, or such
+//!   records and no TLS, are CRITICAL; records DNSSEC did not validate,
+//!   only unusable ones, or an unvalidated MX answer are WARNING
+//!   (CRITICAL with `--require-dane`, as is a host without any). A chain
+//!   DANE authenticates needs no PKIX verification.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::dane;
 use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
 use super::perfdata::{Levels, Metric, above, below};
 use crate::exit::check_mx::{CRITICAL, OK, UNKNOWN, WARNING};
@@ -116,6 +123,10 @@ pub struct HostVerdict {
     pub status: Status,
     /// Its lookup failure, when it had no address to check.
     pub lookup_problem: Option<Problem>,
+    /// What is wrong with its TLSA records (DANE).
+    pub dane_problems: Vec<Problem>,
+    /// Informational lines that leave the status as it is.
+    pub notes: Vec<String>,
     pub addresses: Vec<AddressVerdict>,
 }
 
@@ -172,9 +183,20 @@ pub fn evaluate(
             .iter()
             .map(|address| judge_address(&host.name, address, down, thresholds, now))
             .collect();
+        let dane = dane::judge_host(host, thresholds.require_dane);
+        let dane_problems: Vec<Problem> = dane
+            .problems
+            .into_iter()
+            .map(|(status, text)| Problem {
+                status,
+                subject: host.name.clone(),
+                text,
+            })
+            .collect();
         let status = worst(
             lookup_problem
                 .iter()
+                .chain(&dane_problems)
                 .map(|p| p.status)
                 .chain(addresses.iter().map(|a| a.status)),
         );
@@ -182,6 +204,8 @@ pub fn evaluate(
             up: host_up,
             status,
             lookup_problem,
+            dane_problems,
+            notes: dane.notes,
             addresses,
         });
     }
@@ -276,19 +300,29 @@ fn judge_address(
     } else {
         Status::Warning
     };
+    let dane_problems = dane::judge_address(address);
     match &address.tls {
         Tls::NotReached => {}
-        Tls::NotOffered if thresholds.require_tls => {
+        // DANE's own line says it, and why it matters.
+        Tls::NotOffered if thresholds.require_tls && dane_problems.is_empty() => {
             problem(Status::Critical, "offers no STARTTLS".to_owned())
         }
         Tls::NotOffered => {}
         Tls::Refused { reply } => problem(tls_problem, format!("refused STARTTLS: {reply}")),
         Tls::Failed { error } => problem(tls_problem, format!("TLS failed: {error}")),
+        // RFC 7672 §3.1: a chain DANE authenticated needs no PKIX path.
+        Tls::Established {
+            verification_error: Some(_),
+            ..
+        } if dane::trusted(address).is_some() => {}
         Tls::Established {
             verification_error: Some(error),
             ..
         } => problem(tls_problem, format!("certificate not verified: {error}")),
         Tls::Established { .. } => {}
+    }
+    for (status, text) in dane_problems {
+        problem(status, text);
     }
     let days_left = address
         .certificate
@@ -341,6 +375,7 @@ fn summary(
     let mut problems: Vec<&Problem> = too_few.into_iter().collect();
     for verdict in verdicts {
         problems.extend(&verdict.lookup_problem);
+        problems.extend(&verdict.dane_problems);
         for address in &verdict.addresses {
             problems.extend(&address.problems);
         }
@@ -385,6 +420,14 @@ fn perfdata(
     let seconds = |limit: Option<Duration>| limit.map(|l| above(l.as_secs_f64()));
     let mut metrics = Vec::new();
     for (host, verdict) in hosts.iter().zip(verdicts) {
+        if let Some(dane) = &host.dane {
+            let records = dane.lookup.as_ref().ok().map(|answer| answer.records.len());
+            let records = records.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+            metrics.push(
+                Metric::integer(format!("{} tlsa_records", host.name), records)
+                    .bounds(Some(0), None),
+            );
+        }
         for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let peer = peer(&host.name, address);
             metrics.push(Metric::seconds(
@@ -461,6 +504,8 @@ mod tests {
                 not_after: NOW + days * DAY + 60,
                 not_after_text: String::new(),
             }),
+            chain: Vec::new(),
+            dane: None,
             dialogue: Vec::new(),
         }
     }
@@ -480,6 +525,7 @@ mod tests {
             name: name.into(),
             preference: Some(10),
             lookup: Ok(addresses),
+            dane: None,
         }
     }
 
@@ -697,6 +743,101 @@ mod tests {
                 thresholds(),
                 Status::Unknown,
                 "no MX host",
+            ),
+        ];
+        for (case, hosts, thresholds, status, summary) in cases {
+            let verdict = judge(&hosts, &thresholds);
+            assert_eq!(verdict.status, status, "{case}: {verdict:#?}");
+            assert!(
+                verdict.summary.starts_with(summary),
+                "{case}: {:?}",
+                verdict.summary
+            );
+        }
+    }
+
+    /// `mx1` with validated TLSA `3 1 1` and one address whose TLS is
+    /// `tls` and whose chain matched (`Some(true)`), did not (`Some(false)`)
+    /// or was not matched at all (`None`).
+    fn dane_host(tls: Tls, matched: Option<bool>) -> HostFacts {
+        use crate::check_mx::dane::{DaneMatch, Tlsa, Trust};
+        use crate::check_mx::facts::{DaneFacts, TlsaAnswer};
+        let tlsa = Tlsa {
+            usage: 3,
+            selector: 1,
+            matching_type: 1,
+            data: vec![7; 32],
+        };
+        let mut address = with_tls(healthy("192.0.2.1", 90), tls);
+        address.dane = matched.map(|matched| DaneMatch {
+            matched: if matched { vec![tlsa.clone()] } else { vec![] },
+            trust: matched.then_some(Trust::DaneEe),
+            error: (!matched).then(|| "no TLSA record matches the certificate chain".into()),
+        });
+        HostFacts {
+            dane: Some(DaneFacts {
+                tlsa_name: "_25._tcp.mx1".into(),
+                mx_validated: Some(true),
+                lookup: Ok(TlsaAnswer {
+                    records: vec![tlsa.clone(), tlsa],
+                    validated: true,
+                }),
+            }),
+            ..host("mx1", vec![address])
+        }
+    }
+
+    #[test]
+    fn dane_statuses() {
+        let verified = || Tls::Established {
+            version: "TLSv1.3".into(),
+            verification_error: None,
+        };
+        let unverified = || Tls::Established {
+            version: "TLSv1.3".into(),
+            verification_error: Some("UnknownIssuer".into()),
+        };
+        let cases: Vec<Case> = vec![
+            (
+                "matched",
+                vec![dane_host(verified(), Some(true))],
+                thresholds(),
+                Status::Ok,
+                "1 of 1 MX host of d.test up",
+            ),
+            (
+                "no record matches: CRITICAL naming host and address",
+                vec![dane_host(verified(), Some(false))],
+                thresholds(),
+                Status::Critical,
+                "mx1[192.0.2.1] DANE: no TLSA record matches the certificate chain",
+            ),
+            (
+                "DANE-EE trusts a chain PKIX does not, even with --require-tls",
+                vec![dane_host(unverified(), Some(true))],
+                Thresholds {
+                    require_tls: true,
+                    ..thresholds()
+                },
+                Status::Ok,
+                "1 of 1 MX host of d.test up",
+            ),
+            (
+                "no STARTTLS under validated TLSA: CRITICAL",
+                vec![dane_host(Tls::NotOffered, Some(false))],
+                thresholds(),
+                Status::Critical,
+                "mx1[192.0.2.1] offers no STARTTLS but has TLSA records",
+            ),
+            (
+                "--require-dane and a host without TLSA lookup",
+                vec![host("mx1", vec![healthy("192.0.2.1", 90)])],
+                Thresholds {
+                    require_dane: true,
+                    ..thresholds()
+                },
+                Status::Critical,
+                "mx1 has no TLSA records to look up (--require-dane)",
             ),
         ];
         for (case, hosts, thresholds, status, summary) in cases {

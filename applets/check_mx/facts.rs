@@ -7,7 +7,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
 use serde::Serialize;
+
+use super::dane::{DaneMatch, Tlsa};
 
 /// The steps of one check, in dialogue order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -60,6 +63,29 @@ pub struct HostFacts {
     /// Every address checked, in the resolver's order; or why it had no
     /// address to check (lookup failed, none of the asked family).
     pub lookup: Result<Vec<AddressFacts>, Failure>,
+    /// Its TLSA lookup (RFC 7672); `None` when DANE is off or the host
+    /// has no name to look up.
+    pub dane: Option<DaneFacts>,
+}
+
+/// A host's TLSA lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DaneFacts {
+    /// `_25._tcp.mx1.example` (RFC 6698 §3).
+    pub tlsa_name: String,
+    /// Whether the MX answer that named the host was DNSSEC-validated
+    /// (its AD bit); `None` for `-H` hosts.
+    pub mx_validated: Option<bool>,
+    /// The records (none: NODATA or NXDOMAIN), or why the lookup failed.
+    pub lookup: Result<TlsaAnswer, Failure>,
+}
+
+/// The TLSA records of a host and whether DNSSEC validated them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsaAnswer {
+    pub records: Vec<Tlsa>,
+    /// The AD bit of the answer (RFC 4035 §3.2.3).
+    pub validated: bool,
 }
 
 impl HostFacts {
@@ -93,6 +119,11 @@ pub struct AddressFacts {
     pub tls: Tls,
     /// The end-entity certificate the server presented, if any.
     pub certificate: Option<Certificate>,
+    /// The chain as presented, end entity first (for DANE).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The chain matched against the host's validated, usable TLSA
+    /// records; `None` when there are none (or DANE is off).
+    pub dane: Option<DaneMatch>,
     /// With `-v`: the dialogue as etrn's `-v` shows it, server lines as
     /// received and ours as `>>> CMD` (empty without `-v`).
     pub dialogue: Vec<String>,
@@ -109,6 +140,8 @@ impl AddressFacts {
             greeting: None,
             tls: Tls::NotReached,
             certificate: None,
+            chain: Vec::new(),
+            dane: None,
             dialogue: Vec::new(),
         }
     }

@@ -19,6 +19,9 @@ pub struct Target {
     /// Why it cannot be checked at all (an MX exchange that is not a host
     /// name): reported as its lookup failure, never looked up.
     pub unusable: Option<String>,
+    /// Whether the MX answer that named it was DNSSEC-validated (DANE
+    /// applies only then); `None` for `-H` hosts.
+    pub mx_validated: Option<bool>,
 }
 
 /// Where the hosts came from.
@@ -54,6 +57,7 @@ pub fn given(hosts: &[HostName]) -> Vec<Target> {
             name: host.to_string(),
             preference: None,
             unusable: None,
+            mx_validated: None,
         })
         .collect()
 }
@@ -72,7 +76,10 @@ pub async fn of_domain(
 /// preference, the exchanges that are not host names.
 pub fn from_answer(answer: MxAnswer) -> (Source, Vec<Target>) {
     let MxAnswer {
-        servers, skipped, ..
+        servers,
+        skipped,
+        authentic,
+        ..
     } = answer;
     let source = match servers {
         MailServers::Listed(_) => Source::Listed,
@@ -83,11 +90,13 @@ pub fn from_answer(answer: MxAnswer) -> (Source, Vec<Target>) {
         name: host.name.to_string(),
         preference: Some(host.preference),
         unusable: None,
+        mx_validated: Some(authentic),
     });
     let unusable = skipped.into_iter().map(|skipped| Target {
         name: skipped.exchange.clone(),
         preference: Some(skipped.preference),
         unusable: Some(format!("not a host name: {}", skipped.reason)),
+        mx_validated: Some(authentic),
     });
     let mut targets: Vec<Target> = usable.chain(unusable).collect();
     // Stable: equal preferences keep DNS order, unusable ones after.
@@ -110,12 +119,14 @@ mod tests {
                 servers,
                 ttl: std::time::Duration::ZERO,
                 skipped,
+                authentic: true,
             })
         };
         let target = |name: &str, preference| Target {
             name: name.into(),
             preference: Some(preference),
             unusable: None,
+            mx_validated: Some(true),
         };
         assert_eq!(
             records(&[(20, "b.d.test."), (10, "a.d.test.")]),

@@ -29,6 +29,7 @@ use crate::runtime::block_on;
 use crate::smtp::{resolve, tls};
 
 pub mod certificate;
+pub mod dane;
 pub mod evaluate;
 pub mod facts;
 pub mod hosts;

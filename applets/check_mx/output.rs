@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::dane::{self, DaneMatch, Tlsa};
 use super::evaluate::{AddressVerdict, HostVerdict, Problem, Status, Verdict, peer};
-use super::facts::{AddressFacts, HostFacts, Stage, Tls};
+use super::facts::{AddressFacts, DaneFacts, HostFacts, Stage, Tls};
 use super::hosts::Source;
 use super::perfdata;
 
@@ -44,11 +45,16 @@ pub fn text(report: &Report) -> String {
         let preference = host
             .preference
             .map_or(String::new(), |p| format!(" (MX {p})"));
-        if let Some(problem) = &judged.lookup_problem {
+        for problem in judged.lookup_problem.iter().chain(&judged.dane_problems) {
             let line = format!(
                 "{}{preference}: {} - {}",
                 host.name, problem.status, problem.text
             );
+            out.push_str(&plugin_safe(&line));
+            out.push('\n');
+        }
+        for note in &judged.notes {
+            let line = format!("{}{preference}: note - {note}", host.name);
             out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
@@ -115,6 +121,9 @@ fn detail(address: &AddressFacts, verdict: &AddressVerdict) -> String {
         }
         Tls::NotReached | Tls::Refused { .. } | Tls::Failed { .. } => {}
     }
+    if let Some(trusted) = dane::trusted(address) {
+        parts.push(trusted);
+    }
     if let (Some(certificate), Some(days)) = (&address.certificate, verdict.days_left) {
         parts.push(format!(
             "certificate {} issued by {} valid until {} ({days} days)",
@@ -164,8 +173,44 @@ fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> 
         up: verdict.up,
         status: verdict.status,
         lookup_error: host.lookup_failure().map(|f| f.message.as_str()),
-        problems: verdict.lookup_problem.iter().collect(),
+        problems: verdict
+            .lookup_problem
+            .iter()
+            .chain(&verdict.dane_problems)
+            .collect(),
+        notes: &verdict.notes,
+        dane: host.dane.as_ref().map(json_host_dane),
         addresses,
+    }
+}
+
+fn json_host_dane(dane: &DaneFacts) -> JsonHostDane<'_> {
+    let records = dane.lookup.as_ref().map_or(&[][..], |a| &a.records[..]);
+    JsonHostDane {
+        tlsa_name: &dane.tlsa_name,
+        validated: dane.lookup.as_ref().is_ok_and(|a| a.validated),
+        mx_validated: dane.mx_validated,
+        records: records
+            .iter()
+            .map(|record| JsonTlsa {
+                usage: record.usage,
+                selector: record.selector,
+                matching_type: record.matching_type,
+                data: record.hex(),
+                usable: record.unusable().is_none(),
+            })
+            .collect(),
+        error: dane.lookup.as_ref().err().map(|f| f.message.as_str()),
+    }
+}
+
+fn json_address_dane(found: &DaneMatch) -> JsonAddressDane<'_> {
+    let text = |r: &Tlsa| format!("{} {}", r.parameters(), r.hex());
+    JsonAddressDane {
+        matched: found.trust.is_some(),
+        matched_records: found.matched.iter().map(text).collect(),
+        trust: found.trust.map(dane::Trust::name),
+        error: found.error.as_deref(),
     }
 }
 
@@ -216,6 +261,7 @@ fn json_address<'a>(address: &'a AddressFacts, verdict: &'a AddressVerdict) -> J
             days_left: verdict.days_left,
         }),
         problems: verdict.problems.iter().collect(),
+        dane: address.dane.as_ref().map(json_address_dane),
     }
 }
 
@@ -241,7 +287,35 @@ struct JsonHost<'a> {
     status: Status,
     lookup_error: Option<&'a str>,
     problems: Vec<&'a Problem>,
+    notes: &'a [String],
+    dane: Option<JsonHostDane<'a>>,
     addresses: Vec<JsonAddress<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHostDane<'a> {
+    tlsa_name: &'a str,
+    validated: bool,
+    mx_validated: Option<bool>,
+    records: Vec<JsonTlsa>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonTlsa {
+    usage: u8,
+    selector: u8,
+    matching_type: u8,
+    data: String,
+    usable: bool,
+}
+
+#[derive(Serialize)]
+struct JsonAddressDane<'a> {
+    matched: bool,
+    matched_records: Vec<String>,
+    trust: Option<&'static str>,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -257,6 +331,7 @@ struct JsonAddress<'a> {
     tls: JsonTls<'a>,
     certificate: Option<JsonCertificate<'a>>,
     problems: Vec<&'a Problem>,
+    dane: Option<JsonAddressDane<'a>>,
 }
 
 #[derive(Serialize)]
@@ -326,6 +401,7 @@ mod tests {
             name: "mx.test".into(),
             preference: Some(10),
             lookup: Ok(vec![address]),
+            dane: None,
         }];
         test_report(hosts, 0)
     }

@@ -4,6 +4,10 @@
 //! clients that talk first), `EHLO`, `STARTTLS` when offered, the
 //! certificate, `EHLO` again over TLS (RFC 3207 §4.2), `QUIT`.
 //!
+//! With DANE on, each host's TLSA records are looked up beside its
+//! addresses, and once every check is over each presented chain is
+//! matched against them ([`super::dane`]).
+//!
 //! Every wait runs under the run's deadline. Each check writes its facts
 //! as it goes into its own slot, so when the deadline passes the driver
 //! still knows how far an unfinished check got and marks it timed out
@@ -17,9 +21,14 @@ use rustls::client::danger::ServerCertVerifier;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use rustls::pki_types::UnixTime;
+
 use super::certificate::{self, Seen};
-use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
+use super::dane::{self, Tlsa};
+use super::facts::{AddressFacts, DaneFacts, Failure, HostFacts, Stage, Tls, TlsaAnswer};
 use super::hosts::Target;
+use crate::dns::{self, DnsErrorKind, RecordType};
+use crate::names::HostName;
 use crate::smtp::session::{StartTlsError, connect, lookup, within};
 use crate::smtp::transcript::{Sink, Transcript};
 use crate::smtp::{EXT_STARTTLS, Error, ErrorKind, Limits, Session};
@@ -99,6 +108,8 @@ impl Sink for DialogueSink {
 enum Event {
     /// A host's addresses, or why there are none.
     LookedUp(usize, Result<Vec<SocketAddr>, Failure>),
+    /// A host's TLSA records, or why the lookup failed.
+    Tlsa(usize, Result<TlsaAnswer, Failure>),
     /// An address check ended (its facts are in its slot).
     Checked,
 }
@@ -111,6 +122,7 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
             name: target.name.clone(),
             preference: target.preference,
             lookup: Ok(Vec::new()),
+            dane: None,
         })
         .collect();
     let mut slots: Vec<Vec<Slot>> = vec![Vec::new(); targets.len()];
@@ -125,8 +137,22 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
             });
             continue;
         }
-        let (name, settings) = (target.name.clone(), Arc::clone(&settings));
-        tasks.spawn(async move { Event::LookedUp(index, addresses(&name, &settings).await) });
+        let (name, shared) = (target.name.clone(), Arc::clone(&settings));
+        tasks.spawn(async move { Event::LookedUp(index, addresses(&name, &shared).await) });
+        if let Some(tlsa_name) = settings
+            .dane
+            .then(|| tlsa_name(target, &settings))
+            .flatten()
+        {
+            hosts[index].dane = Some(DaneFacts {
+                tlsa_name: tlsa_name.to_string(),
+                mx_validated: target.mx_validated,
+                // Until the answer comes: cut short if it never does.
+                lookup: Err(timed_out()),
+            });
+            let deadline = Some(settings.deadline);
+            tasks.spawn(async move { Event::Tlsa(index, tlsa(&tlsa_name, deadline).await) });
+        }
     }
     let cutoff = Some(settings.deadline + CUTOFF_GRACE);
     while let Some(Some(joined)) = within(cutoff, tasks.join_next()).await {
@@ -150,6 +176,11 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
                 looked_up[index] = true;
                 hosts[index].lookup = Err(failure);
             }
+            Ok(Event::Tlsa(index, lookup)) => {
+                if let Some(dane) = &mut hosts[index].dane {
+                    dane.lookup = lookup;
+                }
+            }
             // A check that ended, or (a bug) panicked: its slot says how
             // far it got.
             Ok(Event::Checked) | Err(_) => {}
@@ -171,8 +202,54 @@ pub async fn check(targets: &[Target], settings: Arc<Settings>) -> Vec<HostFacts
                 addresses.push(facts);
             }
         }
+        match_chains(host);
     }
     hosts
+}
+
+/// The TLSA owner name of a target (RFC 6698 §3); `None` for an IP
+/// literal or a name that cannot be one.
+fn tlsa_name(target: &Target, settings: &Settings) -> Option<HostName> {
+    let host = HostName::parse(&target.name).ok()?;
+    if host.ip().is_some() {
+        return None;
+    }
+    dns::tcp_service_name(settings.port, &host).ok()
+}
+
+/// The TLSA records at `name`: none for NODATA or NXDOMAIN; any other
+/// failure is one (RFC 7672 §2.1.1).
+async fn tlsa(name: &HostName, deadline: Option<Instant>) -> Result<TlsaAnswer, Failure> {
+    match dns::query(name, RecordType::TLSA, deadline).await {
+        Ok(answer) => Ok(TlsaAnswer {
+            records: Tlsa::all_of(&answer),
+            validated: answer.authentic,
+        }),
+        Err(error) if error.kind == DnsErrorKind::NoSuchDomain => Ok(TlsaAnswer::default()),
+        Err(error) => Err(Failure {
+            message: error.to_string(),
+            timed_out: error.kind == DnsErrorKind::TimedOut,
+        }),
+    }
+}
+
+/// Matches each address's presented chain against the host's validated,
+/// usable TLSA records, when it has any.
+fn match_chains(host: &mut HostFacts) {
+    let Some(dane) = &host.dane else {
+        return;
+    };
+    let records: Vec<Tlsa> = dane::usable_records(dane).into_iter().cloned().collect();
+    if records.is_empty() {
+        return;
+    }
+    let now = UnixTime::now();
+    let name = host.name.clone();
+    if let Ok(addresses) = &mut host.lookup {
+        for address in addresses {
+            address.dane = Some(dane::match_chain(&records, &address.chain, &name, now));
+        }
+    }
 }
 
 fn timed_out() -> Failure {
@@ -341,7 +418,10 @@ async fn over_tls(
 /// Moves what the verifier saw into the facts; the verification error,
 /// if a certificate was presented at all.
 fn record_certificate(seen: &Seen, slot: &Slot) -> Option<Option<String>> {
-    let (certificate, verification_error) = certificate::take(seen)?;
-    update(slot, |facts| facts.certificate = certificate);
-    Some(verification_error)
+    let taken = certificate::take(seen)?;
+    update(slot, |facts| {
+        facts.certificate = taken.certificate;
+        facts.chain = taken.chain;
+    });
+    Some(taken.verification_error)
 }

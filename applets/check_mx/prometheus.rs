@@ -33,6 +33,20 @@ pub fn render(report: &Report, duration: Duration) -> String {
             &host_labels,
             bool_value(verdict.up),
         );
+        if let Some(Ok(answer)) = host.dane.as_ref().map(|dane| &dane.lookup) {
+            families.add(
+                "check_mx_tlsa_records",
+                "TLSA records at the MX host's _port._tcp name (RFC 7672), usable or not.",
+                &host_labels,
+                answer.records.len().to_string(),
+            );
+            families.add(
+                "check_mx_tlsa_validated",
+                "1 when DNSSEC validated the TLSA answer (the AD bit), else 0.",
+                &host_labels,
+                bool_value(answer.validated),
+            );
+        }
         for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let labels = address_labels(&host_labels, address);
             address_metrics(&mut families, &labels, address, judged.status);
@@ -148,6 +162,14 @@ fn address_metrics(
             "1 when the certificate verified for the MX host name, else 0 (TLS established only).",
             labels,
             bool_value(verification_error.is_none()),
+        );
+    }
+    if let Some(found) = &address.dane {
+        families.add(
+            "check_mx_dane_matched",
+            "1 when a validated, usable TLSA record matched the address's chain, else 0 (only where such records exist).",
+            labels,
+            bool_value(found.trust.is_some()),
         );
     }
     if let Some(certificate) = &address.certificate {
@@ -327,6 +349,7 @@ mod tests {
             name: name.into(),
             preference,
             lookup: Ok(addresses),
+            dane: None,
         }
     }
 

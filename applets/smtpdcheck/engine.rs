@@ -480,6 +480,7 @@ mod tests {
             servers,
             ttl: Duration::from_secs(300),
             skipped: Vec::new(),
+            authentic: false,
         };
         let mut mx = engine.mx.borrow_mut();
         mx.keep_answer(domain.into(), &answer, cache::now_ms());

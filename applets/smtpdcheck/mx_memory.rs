@@ -252,6 +252,7 @@ mod tests {
             servers,
             ttl: Duration::from_secs(ttl),
             skipped: Vec::new(),
+            authentic: false,
         }
     }
 

@@ -88,6 +88,9 @@ pub struct MxAnswer {
     pub ttl: Duration,
     /// Exchanges no SMTP client can use.
     pub skipped: Vec<Skipped>,
+    /// Whether the MX answer was DNSSEC-validated (its AD bit): DANE
+    /// applies to the hosts only then (RFC 7672 §2.2.1).
+    pub authentic: bool,
 }
 
 impl MxAnswer {
@@ -157,6 +160,7 @@ pub async fn lookup(domain: &HostName, deadline: Option<Instant>) -> Result<MxAn
         servers,
         ttl,
         skipped,
+        authentic: answer.authentic,
     })
 }
 
@@ -221,6 +225,7 @@ mod tests {
             servers,
             ttl: Duration::from_secs(ttl),
             skipped: Vec::new(),
+            authentic: false,
         };
         let listed = || MailServers::Listed(vec![host(10, "a.test")]);
         assert_eq!(answer(listed(), 300).lifetime(), Duration::from_secs(300));

@@ -13,26 +13,40 @@ use support::json::{assert_keys, json_like_text, members};
 const REPORT: &str = "status:str exit_status:num summary:str domain:str? source:str \
                       port:num error:str? mx_up:num mx_down:num hosts:array";
 const HOST: &str = "name:str preference:num? up:bool status:str lookup_error:str? \
-                    problems:array addresses:array";
+                    problems:array notes:array dane:object? addresses:array";
 const ADDRESS: &str = "address:str status:str up:bool reached:str error:str? timed_out:bool \
-                       greeting:str? times:object tls:object certificate:object? problems:array";
+                       greeting:str? times:object tls:object certificate:object? problems:array \
+                       dane:object?";
 const TIMES: &str = "connect:num? greeting:num? tls:num?";
 const TLS: &str = "state:str version:str? reply:str? error:str? verified:bool? \
                    verification_error:str?";
 const CERTIFICATE: &str = "subject:str issuer:str not_after:str days_left:num?";
 const PROBLEM: &str = "status:str text:str";
+/// A host's `dane`, one of its `records`, and an address's `dane`.
+const HOST_DANE: &str = "tlsa_name:str validated:bool mx_validated:bool? records:array error:str?";
+const TLSA: &str = "usage:num selector:num matching_type:num data:str usable:bool";
+const ADDRESS_DANE: &str = "matched:bool matched_records:array trust:str? error:str?";
 
 /// Checks `report` against the documented schema, all the way down.
-fn assert_schema(report: &Value) {
+pub(super) fn assert_schema(report: &Value) {
     assert_keys(report, REPORT);
     for host in members(&report["hosts"]) {
         assert_keys(host, HOST);
+        if !host["dane"].is_null() {
+            assert_keys(&host["dane"], HOST_DANE);
+            for record in members(&host["dane"]["records"]) {
+                assert_keys(record, TLSA);
+            }
+        }
         for address in members(&host["addresses"]) {
             assert_keys(address, ADDRESS);
             assert_keys(&address["times"], TIMES);
             assert_keys(&address["tls"], TLS);
             if !address["certificate"].is_null() {
                 assert_keys(&address["certificate"], CERTIFICATE);
+            }
+            if !address["dane"].is_null() {
+                assert_keys(&address["dane"], ADDRESS_DANE);
             }
             for problem in members(&address["problems"]) {
                 assert_keys(problem, PROBLEM);

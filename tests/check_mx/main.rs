@@ -17,6 +17,7 @@
 #[macro_use]
 mod support;
 
+mod dane;
 mod dialogue;
 mod dns;
 mod json;

@@ -45,6 +45,11 @@ pub struct Pki {
     /// The leaf's notBefore and notAfter, seconds since the Unix epoch.
     pub not_before: i64,
     pub not_after: i64,
+    /// The leaf and CA certificates and the leaf's SubjectPublicKeyInfo,
+    /// DER, for tests that publish TLSA records of them.
+    pub leaf_der: Vec<u8>,
+    pub leaf_spki: Vec<u8>,
+    pub ca_der: Vec<u8>,
 }
 
 /// The server certificate a [`Pki`] makes.
@@ -111,11 +116,13 @@ impl Pki {
         leaf_params.not_before = at(not_before);
         leaf_params.not_after = at(not_after);
         let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf_spki = rcgen::PublicKeyData::subject_public_key_info(&leaf_key);
         let leaf_cert = match leaf {
             Leaf::SelfSigned => leaf_params.self_signed(&leaf_key),
             _ => leaf_params.signed_by(&leaf_key, &issuer),
         }
         .expect("leaf certificate");
+        let (leaf_der, ca_der) = (leaf_cert.der().to_vec(), ca_cert.der().to_vec());
         let mut chain = vec![leaf_cert.der().clone()];
         if leaf != Leaf::SelfSigned {
             chain.push(ca_cert.der().clone());
@@ -136,6 +143,9 @@ impl Pki {
             config: Arc::new(config),
             not_before,
             not_after,
+            leaf_der,
+            leaf_spki,
+            ca_der,
         }
     }
 }
