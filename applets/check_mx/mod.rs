@@ -67,10 +67,16 @@ Exit status (Monitoring Plugins guidelines):
   0  OK        every MX host up, every check within its thresholds
   1  WARNING   an MX host or address down while at least --min-up hosts are
                up; a warning threshold passed; STARTTLS refused or failed, or a
-               certificate that does not verify (without --require-tls)
+               certificate that does not verify (without --require-tls); TLSA
+               records that DNSSEC did not validate; a published MTA-STS policy
+               that cannot be fetched, or in testing mode one a host fails; a
+               backup MX without the DANE its primary has
   2  CRITICAL  fewer than --min-up MX hosts up; a check cut short by
                --timeout; a critical threshold passed; a TLS problem with
-               --require-tls
+               --require-tls; validated TLSA records that no presented chain
+               matches, no TLS where they are published, or a failed TLSA
+               lookup; an MTA-STS policy in enforce mode that a host fails;
+               no DANE or MTA-STS with --require-dane or --require-mta-sts
   3  UNKNOWN   usage error, the MX lookup failed, or a null MX (RFC 7505):
                the domain accepts no mail, so there is nothing to check
 
@@ -79,6 +85,11 @@ An address is up when it sends a complete 220 greeting and accepts EHLO
 before the greeting. STARTTLS is used when offered; the certificate is
 verified for the MX host name against the system's trust store (or
 --ca-file), and its expiry is read even when it does not verify.
+For a DOMAIN, each host's TLSA records (_PORT._tcp.HOST) are matched
+against the chain every address presents (DANE, RFC 7672; only
+DNSSEC-validated answers count: a validating resolver and `options
+trust-ad` in resolv.conf), and the domain's MTA-STS policy (RFC 8461) is
+fetched and checked against the MX hosts.
 The first line is `MX STATUS - summary | perfdata`, naming what is worst
 first; then one line per host and address.";
 
