@@ -89,17 +89,32 @@ def answer(query):
     return response
 
 
-def _serve(sock):
+# The most answers start(memo=True) keeps (bounded memory whatever is asked).
+MEMO_LIMIT = 10_000
+
+
+def _serve(sock, memo):
+    # Keyed by the query's wire form after its 2-byte ID: the same question
+    # with the same flags and EDNS gets the same answer, under its own ID.
+    answers = {}
     while True:
         try:
             data, peer = sock.recvfrom(4096)
-            sock.sendto(answer(dns.message.from_wire(data)).to_wire(), peer)
+            known = answers.get(data[2:]) if memo else None
+            if known is None:
+                known = answer(dns.message.from_wire(data)).to_wire()[2:]
+                if memo and len(answers) < MEMO_LIMIT:
+                    answers[data[2:]] = known
+            sock.sendto(data[:2] + known, peer)
         except Exception:
             continue
 
 
-def start():
-    """Serves UDP on ADDRESS from a daemon thread, for the process's life."""
+def start(memo=False):
+    """Serves UDP on ADDRESS from a daemon thread, for the process's life.
+    With memo, each distinct query is answered by dnspython once and then
+    from memory, as a resolver answers from its cache (about 150 us of
+    Python per answer otherwise, one at a time)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(ADDRESS)
-    threading.Thread(target=_serve, args=(sock,), daemon=True).start()
+    threading.Thread(target=_serve, args=(sock, memo), daemon=True).start()

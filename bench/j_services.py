@@ -62,7 +62,7 @@ class PolicyServer(http.server.ThreadingHTTPServer):
 
 
 bench_dns.add_j_zone(int(MX_PORT), MX_ADDRESSES, SPKI, BAD_SPKI, POLICY_ADDRESS)
-bench_dns.start()
+bench_dns.start(memo=True)
 server = PolicyServer((POLICY_ADDRESS, HTTPS_PORT), PolicyHandler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print("ready", flush=True)
