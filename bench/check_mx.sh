@@ -18,7 +18,7 @@
 #   bash bench/check_mx.sh [BINARY]
 #
 # Environment: BENCH_CHECK_MX_PORT (default 3629), BENCH_CHECK_MX_RUNS (30;
-# runs per command per round), BENCH_CHECK_MX_ROUNDS (3; (j)'s rounds, order
+# runs per command per round), BENCH_CHECK_MX_ROUNDS (10; (j)'s rounds, order
 # reversed every other one, ratios paired round by round),
 # BENCH_CHECK_SSL_CERT_RUNS (10; check_ssl_cert is a long shell script).
 set -euo pipefail
@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/smtpbox}")
 PORT=${BENCH_CHECK_MX_PORT:-3629}
 RUNS=${BENCH_CHECK_MX_RUNS:-30}
-ROUNDS=${BENCH_CHECK_MX_ROUNDS:-3}
+ROUNDS=${BENCH_CHECK_MX_ROUNDS:-10}
 SSL_RUNS=${BENCH_CHECK_SSL_CERT_RUNS:-10}
 PYTHON=/usr/bin/python3
 HOSTS=(127.0.0.21 127.0.0.22 127.0.0.23)
