@@ -35,21 +35,8 @@ start_server "$TMP/instant_server" "$PORT" 127.0.0.2 127.0.0.3
 
 printf 'nameserver 127.0.53.53\noptions timeout:1 attempts:1\n' >"$TMP/resolv.conf"
 printf '127.0.0.1 localhost\n' >"$TMP/hosts"
-# in_namespace COMMAND...: runs it in a new mount namespace with the
-# private resolv.conf and hosts, and a private /dev (a tmpfs with the usual
-# device nodes) so the bench can make /dev/log appear and disappear:
-# deferrals are timed with and without a syslog receiver there.
-# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
-in_namespace() {
-    unshare -m --propagation private sh -c '
-        mount --bind "$1/resolv.conf" /etc/resolv.conf
-        mount --bind "$1/hosts" /etc/hosts
-        mount -t tmpfs -o mode=755 bench-dev /dev
-        mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5
-        mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9
-        shift; exec "$@"' \
-        sh "$TMP" "$@"
-}
-in_namespace "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
+# The namespace's /dev is private too: deferrals are timed with and
+# without a syslog receiver on /dev/log.
+in_namespace --private-dev "$PYTHON" bench/policy_bench.py "$BIN" "$PORT" "$TMP"
 echo
-in_namespace "$PYTHON" bench/filter_bench.py "$BIN" "$PORT" "$TMP"
+in_namespace --private-dev "$PYTHON" bench/filter_bench.py "$BIN" "$PORT" "$TMP"

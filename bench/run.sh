@@ -35,7 +35,9 @@
 # Needs gcc, cargo, python3; hyperfine, check_smtp (monitoring-plugins-standard),
 # GNU time, strace and valgrind are installed with apt-get when missing and
 # running as root (strace and valgrind only give the profile counts, which
-# are left out without them).
+# are left out without them); bench/policy.sh and bench/check_mx.sh install
+# what they need besides (python3-dnspython; check_ssl_cert from
+# monitoring-plugins-contrib and dig for (j)).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -545,7 +547,8 @@ print("\n".join(L))
 PY
 # (g) and (h): the policy service and --mx, then (k), (l) and the peak RSS of
 # the OpenSMTPD filter, in their own script (root only);
-# (i): check_mx against check_smtp, in its own.
+# (i): check_mx against check_smtp, and (j): with DANE and MTA-STS against
+# plain check_mx and check_ssl_cert --dane (root only), in their own.
 { echo; bash bench/policy.sh "$BIN"; } >>"$OUT"
 { echo; bash bench/check_mx.sh "$BIN"; } >>"$OUT"
 say "wrote $OUT"
