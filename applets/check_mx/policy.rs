@@ -9,7 +9,6 @@
 //! at most [`MAX_POLICY_BYTES`] are read. Everything is done by the run's
 //! deadline; what is not is a timeout.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
@@ -166,17 +165,17 @@ async fn fetch(domain: &str, settings: &Settings, slot: &Slot) -> Result<Policy,
     if let Some(error) = verification_error {
         return Err(failed(format!("{host}: certificate not verified: {error}")));
     }
-    let body = get(&host, address, tls).await?;
+    let body = get(&host, tls).await?;
     mta_sts::parse_policy(&body).map_err(failed)
 }
 
 /// `GET` the policy path over `tls`: the body of a `200` `text/plain`
 /// answer of at most [`MAX_POLICY_BYTES`].
-async fn get<S>(host: &str, address: SocketAddr, tls: S) -> Result<Vec<u8>, Failure>
+async fn get<S>(host: &str, tls: S) -> Result<Vec<u8>, Failure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let http = |what: String| failed(format!("{host}[{}]: {what}", address.ip()));
+    let http = |what: String| failed(format!("{host}: {what}"));
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
         .map_err(|error| http(format!("HTTP: {error}")))?;

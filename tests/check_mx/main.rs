@@ -20,6 +20,7 @@ mod support;
 mod dialogue;
 mod dns;
 mod json;
+mod mta_sts;
 mod prometheus;
 mod tls;
 mod usage;
