@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use support::dns::*;
 use support::https::{Https, HttpsServer};
 use support::json::json_document;
+use support::prometheus::Exposition;
 
 use super::dns::{DOMAIN, RUN_LIMIT};
 use super::json::assert_schema;
@@ -54,6 +55,9 @@ struct Row {
     json: Vec<(&'static str, Value)>,
     /// Whether the policy host must have been asked.
     fetched: bool,
+    /// With any: a `--prometheus` run too, whose samples (name, labels)
+    /// must have these values.
+    metrics: Vec<(&'static str, Vec<(&'static str, &'static str)>, f64)>,
 }
 
 fn row(name: &'static str, policy: Https, status: i32, summary: &'static str) -> Row {
@@ -69,6 +73,7 @@ fn row(name: &'static str, policy: Https, status: i32, summary: &'static str) ->
         lines: &[],
         json: Vec::new(),
         fetched: true,
+        metrics: Vec::new(),
     }
 }
 
@@ -136,6 +141,27 @@ fn check_rows(rows: Vec<Row>) {
         for (pointer, value) in &row.json {
             assert_eq!(report.pointer(pointer), Some(value), "{pointer}: {report}");
         }
+        let mut runs = 2;
+        if !row.metrics.is_empty() {
+            runs += 1;
+            let prometheus_argv = [&argv[..], &["--prometheus"]].concat();
+            let Some(run) = run_with_resolver(&resolv_conf, &prometheus_argv, None, RUN_LIMIT)
+            else {
+                return;
+            };
+            assert_eq!(run.status, Some(row.status), "{run:#?}");
+            let exposition =
+                Exposition::parse(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+            for (name, labels, value) in &row.metrics {
+                assert_eq!(
+                    exposition.value(name, labels),
+                    Some(*value),
+                    "{name} {labels:?}: {run:#?}"
+                );
+            }
+            let not_after = exposition.value("check_mx_mta_sts_policy_cert_not_after", &[]);
+            assert!(not_after.is_some_and(|t| t > 1.0e9), "{run:#?}");
+        }
         let asked = dns.asked_lines();
         if row.args.contains(&"--no-mta-sts") {
             assert!(!asked.iter().any(|q| q.contains("_mta-sts")), "{asked:?}");
@@ -149,8 +175,8 @@ fn check_rows(rows: Vec<Row>) {
                 "{text:#?}"
             );
         }
-        // Two runs, a connection each, when fetched; none otherwise.
-        let wanted = if row.fetched { 2 } else { 0 };
+        // A connection a run when fetched; none otherwise.
+        let wanted = if row.fetched { runs } else { 0 };
         assert_eq!(host.connections(), wanted, "{:?}", host.log());
         // A redirect is never followed, not even looked up.
         assert_eq!(elsewhere.connections(), 0, "{:?}", elsewhere.log());
@@ -222,6 +248,31 @@ fn mta_sts_policies_are_fetched_and_judged() {
         },
         Row {
             json: uncovered_json("enforce"),
+            metrics: vec![
+                (
+                    "check_mx_mta_sts_covered",
+                    vec![
+                        ("mx", "mx1.d.test"),
+                        ("preference", "10"),
+                        ("address", "127.0.0.1"),
+                        ("family", "ipv4"),
+                    ],
+                    1.0,
+                ),
+                (
+                    "check_mx_mta_sts_covered",
+                    vec![
+                        ("mx", "mx2.d.test"),
+                        ("preference", "20"),
+                        ("address", "127.0.0.1"),
+                        ("family", "ipv4"),
+                    ],
+                    0.0,
+                ),
+                ("check_mx_mta_sts_mode_info", vec![("mode", "enforce")], 1.0),
+                ("check_mx_mta_sts_max_age_seconds", vec![], 86400.0),
+                ("check_mx_status", vec![], 2.0),
+            ],
             ..row(
                 "enforce, the backup MX not covered",
                 Https::policy(&policy("enforce", &["mx1.d.test"])),
