@@ -624,7 +624,8 @@ mod tests {
                 rua: rua.iter().map(|s| (*s).to_owned()).collect(),
             }))
         };
-        let cases: Vec<(&[&str], Option<Result<TlsRpt, String>>)> = vec![
+        type Found = Option<Result<TlsRpt, String>>;
+        let cases: Vec<(&[&str], Found)> = vec![
             (&[], None),
             (&["v=spf1"], None),
             (
@@ -758,8 +759,9 @@ mod tests {
             policy_host: None,
             tls_rpt: None,
         };
-        // (case, facts, hosts, rules, status, first problem)
-        let cases: Vec<(&str, StsFacts, Vec<HostFacts>, StsRules, Status, &str)> = vec![
+        /// (case, facts, hosts, rules, status, first problem)
+        type Case<'a> = (&'a str, StsFacts, Vec<HostFacts>, StsRules, Status, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 "enforce, all covered",
                 sts(Some(Ok(&enforce)), 90),

@@ -57,8 +57,11 @@ struct Row {
     fetched: bool,
     /// With any: a `--prometheus` run too, whose samples (name, labels)
     /// must have these values.
-    metrics: Vec<(&'static str, Vec<(&'static str, &'static str)>, f64)>,
+    metrics: Vec<(&'static str, Labels, f64)>,
 }
+
+/// A sample's labels, as `Exposition::value` takes them.
+type Labels = Vec<(&'static str, &'static str)>;
 
 fn row(name: &'static str, policy: Https, status: i32, summary: &'static str) -> Row {
     Row {
