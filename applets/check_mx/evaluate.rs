@@ -30,7 +30,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::dane;
-use super::facts::{AddressFacts, Failure, HostFacts, Stage, Tls};
+use super::facts::{AddressFacts, Failure, HostFacts, Stage, StsFacts, Tls};
+use super::mta_sts::{self, StsRules, StsVerdict};
 use super::perfdata::{Levels, Metric, above, below};
 use crate::exit::check_mx::{CRITICAL, OK, UNKNOWN, WARNING};
 
@@ -139,6 +140,8 @@ pub struct Verdict {
     pub perfdata: Vec<Metric>,
     /// Per host, in the order of the facts.
     pub hosts: Vec<HostVerdict>,
+    /// The domain's MTA-STS, when it was looked up.
+    pub mta_sts: Option<StsVerdict>,
 }
 
 /// A run that checked nothing (a failed MX lookup, a null MX).
@@ -148,14 +151,17 @@ pub fn unknown(summary: String) -> Verdict {
         summary,
         perfdata: Vec::new(),
         hosts: Vec::new(),
+        mta_sts: None,
     }
 }
 
 /// Judges the facts of a run. `domain`: the domain whose MX hosts these
-/// are, for the summary; `now`: seconds since the Unix epoch.
+/// are, for the summary; `sts`: its MTA-STS facts, when looked up; `now`:
+/// seconds since the Unix epoch.
 pub fn evaluate(
     hosts: &[HostFacts],
     domain: Option<&str>,
+    sts: Option<&StsFacts>,
     thresholds: &Thresholds,
     now: i64,
 ) -> Verdict {
@@ -215,19 +221,36 @@ pub fn evaluate(
         subject: format!("only {}", count(up, "MX host", "MX hosts")),
         text: format!("where --min-up wants {}", thresholds.min_up),
     });
+    let rules = StsRules {
+        cert_days: thresholds.cert_days,
+        require: thresholds.require_mta_sts,
+    };
+    let sts = sts.map(|facts| (facts, mta_sts::judge(facts, hosts, rules, now)));
+    let sts_problems = sts.as_ref().map_or(&[][..], |(_, v)| &v.problems[..]);
     let status = worst(
         verdicts
             .iter()
             .map(|h| h.status)
-            .chain(too_few.iter().map(|p| p.status)),
+            .chain(too_few.iter().map(|p| p.status))
+            .chain(sts_problems.iter().map(|p| p.status)),
     );
-    let summary = summary(hosts, &verdicts, too_few.as_ref(), domain, up);
-    let perfdata = perfdata(hosts, &verdicts, thresholds, up);
+    let summary = summary(
+        hosts,
+        &verdicts,
+        too_few.iter().chain(sts_problems),
+        domain,
+        up,
+    );
+    let mut perfdata = perfdata(hosts, &verdicts, thresholds, up);
+    if let Some((facts, verdict)) = &sts {
+        perfdata.extend(mta_sts_perfdata(facts, verdict, thresholds));
+    }
     Verdict {
         status,
         summary,
         perfdata,
         hosts: verdicts,
+        mta_sts: sts.map(|(_, verdict)| verdict),
     }
 }
 
@@ -327,7 +350,7 @@ fn judge_address(
     let days_left = address
         .certificate
         .as_ref()
-        .map(|certificate| (certificate.not_after - now).div_euclid(SECONDS_PER_DAY));
+        .map(|certificate| days_left(certificate.not_after, now));
     if let Some(days) = days_left {
         let text = if days < 0 {
             format!("certificate expired {} days ago", -days)
@@ -351,9 +374,14 @@ fn judge_address(
     }
 }
 
+/// Whole days from `now` to `not_after` (negative: past), rounded down.
+pub(super) fn days_left(not_after: i64, now: i64) -> i64 {
+    (not_after - now).div_euclid(SECONDS_PER_DAY)
+}
+
 /// CRITICAL when `beyond` the critical level, else WARNING when beyond the
 /// warning level.
-fn alert<T>(levels: Levels<T>, beyond: impl Fn(T) -> bool) -> Option<Status> {
+pub(super) fn alert<T>(levels: Levels<T>, beyond: impl Fn(T) -> bool) -> Option<Status> {
     if beyond(levels.crit) {
         Some(Status::Critical)
     } else if beyond(levels.warn) {
@@ -365,14 +393,14 @@ fn alert<T>(levels: Levels<T>, beyond: impl Fn(T) -> bool) -> Option<Status> {
 
 /// Every problem, worst first (in host order within a status), then the
 /// counts.
-fn summary(
+fn summary<'a>(
     hosts: &[HostFacts],
-    verdicts: &[HostVerdict],
-    too_few: Option<&Problem>,
+    verdicts: &'a [HostVerdict],
+    domain_problems: impl Iterator<Item = &'a Problem>,
     domain: Option<&str>,
     up: usize,
 ) -> String {
-    let mut problems: Vec<&Problem> = too_few.into_iter().collect();
+    let mut problems: Vec<&Problem> = domain_problems.collect();
     for verdict in verdicts {
         problems.extend(&verdict.lookup_problem);
         problems.extend(&verdict.dane_problems);
@@ -460,6 +488,27 @@ fn perfdata(
     metrics
 }
 
+/// `mta_sts_max_age` (when a policy was had) and the policy host's
+/// `mta_sts cert_days` (when it presented one).
+fn mta_sts_perfdata(
+    facts: &StsFacts,
+    verdict: &StsVerdict,
+    thresholds: &Thresholds,
+) -> Vec<Metric> {
+    let mut metrics = Vec::new();
+    if let Some(Ok(policy)) = &facts.policy {
+        let max_age = Duration::from_secs(policy.max_age);
+        metrics.push(Metric::seconds("mta_sts_max_age".to_owned(), Some(max_age)));
+    }
+    if verdict.days_left.is_some() {
+        metrics.push(
+            Metric::integer("mta_sts cert_days".to_owned(), verdict.days_left)
+                .thresholds(thresholds.cert_days.map(|days| Some(below(days)))),
+        );
+    }
+    metrics
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,7 +587,7 @@ mod tests {
     }
 
     fn judge(hosts: &[HostFacts], thresholds: &Thresholds) -> Verdict {
-        evaluate(hosts, Some("d.test"), thresholds, NOW)
+        evaluate(hosts, Some("d.test"), None, thresholds, NOW)
     }
 
     /// (case, hosts, thresholds, status, summary start)

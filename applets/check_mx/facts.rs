@@ -11,6 +11,7 @@ use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
 use super::dane::{DaneMatch, Tlsa};
+use super::mta_sts::{Policy, StsRecord, TlsRpt};
 
 /// The steps of one check, in dialogue order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -201,4 +202,31 @@ pub struct Certificate {
     pub not_after: i64,
     /// notAfter as RFC 3339 text (`2027-01-31T12:00:00Z`).
     pub not_after_text: String,
+}
+
+/// A domain's MTA-STS (RFC 8461) and TLS-RPT (RFC 8460): what the
+/// lookups and the policy fetch of [`super::policy`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StsFacts {
+    /// The `_mta-sts` TXT record: `Ok(None)` when none is published;
+    /// `Err` when the lookup failed or the records cannot be used.
+    pub txt: Result<Option<StsRecord>, Failure>,
+    /// The policy, or why it was not had; `None` when not fetched (no
+    /// usable TXT record).
+    pub policy: Option<Result<Policy, Failure>>,
+    /// The policy host as far as the TLS handshake got.
+    pub policy_host: Option<PolicyHost>,
+    /// The `_smtp._tls` record: `None` when none is published (or the
+    /// lookup failed); `Err` when it cannot be used.
+    pub tls_rpt: Option<Result<TlsRpt, String>>,
+}
+
+/// The HTTPS host the policy came from (or should have).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyHost {
+    pub address: SocketAddr,
+    /// Its end-entity certificate, recorded even when it did not verify.
+    pub certificate: Option<Certificate>,
+    /// Why it did not verify for `mta-sts.<domain>` (`None`: it did).
+    pub verification_error: Option<String>,
 }

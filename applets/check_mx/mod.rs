@@ -8,6 +8,8 @@
 //! which hosts (`-H`, or the MX records); [`probe`] checks them all at
 //! once; [`certificate`] records and reads what a server presents;
 //! [`facts`] is what was found; [`evaluate`] judges it, purely;
+//! [`mta_sts`] reads and judges a domain's MTA-STS and TLS-RPT records and
+//! policy, which [`policy`] looks up and fetches;
 //! [`perfdata`] is the guidelines' metric grammar, written and read;
 //! [`output`] prints the plugin text or the JSON object; [`prometheus`]
 //! the same facts as Prometheus metrics.
@@ -33,8 +35,10 @@ pub mod dane;
 pub mod evaluate;
 pub mod facts;
 pub mod hosts;
+pub mod mta_sts;
 pub mod output;
 pub mod perfdata;
+pub mod policy;
 pub mod probe;
 pub mod prometheus;
 
@@ -368,7 +372,7 @@ async fn check(plan: Plan, port: u16) -> Report {
     let (domain, source, targets) = match what {
         What::Hosts(targets) => (None, Source::CommandLine, targets),
         What::Domain(domain) => match hosts::of_domain(&domain, Some(settings.deadline)).await {
-            Ok((source, targets)) => (Some(domain.to_string()), source, targets),
+            Ok((source, targets)) => (Some(domain), source, targets),
             Err(error) => {
                 return Report {
                     domain: Some(domain.to_string()),
@@ -376,13 +380,14 @@ async fn check(plan: Plan, port: u16) -> Report {
                     port,
                     error: Some(error.to_string()),
                     hosts: Vec::new(),
+                    mta_sts: None,
                     verdict: unknown(error.to_string()),
                 };
             }
         },
     };
     if source == Source::Null {
-        let domain = domain.unwrap_or_default();
+        let domain = domain.map(|d| d.to_string()).unwrap_or_default();
         let summary =
             format!("{domain} has a null MX (RFC 7505): it accepts no mail, nothing to check");
         return Report {
@@ -391,17 +396,35 @@ async fn check(plan: Plan, port: u16) -> Report {
             port,
             error: None,
             hosts: Vec::new(),
+            mta_sts: None,
             verdict: unknown(summary),
         };
     }
-    let hosts = probe::check(&targets, Arc::new(settings)).await;
-    let verdict = evaluate(&hosts, domain.as_deref(), &thresholds, unix_now());
+    // The domain's MTA-STS beside the MX hosts' checks, under the same
+    // deadline.
+    let settings = Arc::new(settings);
+    let sts = async {
+        match &domain {
+            Some(domain) if settings.mta_sts => Some(policy::discover(domain, &settings).await),
+            _ => None,
+        }
+    };
+    let (hosts, mta_sts) = tokio::join!(probe::check(&targets, Arc::clone(&settings)), sts);
+    let domain = domain.map(|d| d.to_string());
+    let verdict = evaluate(
+        &hosts,
+        domain.as_deref(),
+        mta_sts.as_ref(),
+        &thresholds,
+        unix_now(),
+    );
     Report {
         domain,
         source,
         port,
         error: None,
         hosts,
+        mta_sts,
         verdict,
     }
 }

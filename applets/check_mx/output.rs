@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::dane::{self, DaneMatch, Tlsa};
 use super::evaluate::{AddressVerdict, HostVerdict, Problem, Status, Verdict, peer};
-use super::facts::{AddressFacts, DaneFacts, HostFacts, Stage, Tls};
+use super::facts::{AddressFacts, DaneFacts, HostFacts, Stage, StsFacts, Tls};
 use super::hosts::Source;
+use super::mta_sts::StsVerdict;
 use super::perfdata;
 
 /// Everything a run found out and decided.
@@ -22,6 +23,8 @@ pub struct Report {
     /// Why nothing could be checked (the MX lookup failed).
     pub error: Option<String>,
     pub hosts: Vec<HostFacts>,
+    /// The domain's MTA-STS and TLS-RPT (`None`: not looked up).
+    pub mta_sts: Option<StsFacts>,
     pub verdict: Verdict,
 }
 
@@ -65,6 +68,22 @@ pub fn text(report: &Report) -> String {
                 verdict.status,
                 detail(address, verdict)
             );
+            out.push_str(&plugin_safe(&line));
+            out.push('\n');
+        }
+    }
+    if let (Some(facts), Some(judged)) = (&report.mta_sts, &verdict.mta_sts) {
+        out.push_str(&plugin_safe(&sts_line(facts, judged)));
+        out.push('\n');
+        if let Some(tls_rpt) = &facts.tls_rpt {
+            let line = match tls_rpt {
+                Ok(record) => format!(
+                    "TLS-RPT: {} (reports to {})",
+                    record.record,
+                    record.rua.join(", ")
+                ),
+                Err(error) => format!("TLS-RPT: record unusable: {error}"),
+            };
             out.push_str(&plugin_safe(&line));
             out.push('\n');
         }
@@ -136,6 +155,45 @@ fn detail(address: &AddressFacts, verdict: &AddressVerdict) -> String {
     parts.join("; ")
 }
 
+/// The domain's MTA-STS line: its problems, then what was found.
+fn sts_line(facts: &StsFacts, verdict: &StsVerdict) -> String {
+    let mut parts: Vec<String> = verdict.problems.iter().map(|p| p.text.clone()).collect();
+    match (&facts.txt, &facts.policy) {
+        (Ok(None), _) => parts.push("no policy published (no _mta-sts TXT record)".to_owned()),
+        (Ok(Some(record)), policy) => {
+            parts.push(format!("id {}", record.id));
+            if let Some(Ok(policy)) = policy {
+                parts.push(format!(
+                    "mode {}, max_age {}, mx {}",
+                    policy.mode.name(),
+                    policy.max_age,
+                    policy.mx.join(" ")
+                ));
+            }
+        }
+        (Err(_), _) => {}
+    }
+    if !verdict.uncovered.is_empty() {
+        parts.push(format!("not covered: {}", verdict.uncovered.join(" ")));
+    }
+    parts.extend(verdict.note.clone());
+    if let Some(host) = &facts.policy_host {
+        let trust = match &host.verification_error {
+            None => "verified".to_owned(),
+            Some(error) => format!("not verified ({error})"),
+        };
+        let mut text = format!("policy host {} certificate {trust}", host.address.ip());
+        if let (Some(certificate), Some(days)) = (&host.certificate, verdict.days_left) {
+            text.push_str(&format!(
+                ", {} issued by {} valid until {} ({days} days)",
+                certificate.subject, certificate.issuer, certificate.not_after_text
+            ));
+        }
+        parts.push(text);
+    }
+    format!("MTA-STS: {} - {}", verdict.status, parts.join("; "))
+}
+
 /// The `--json` object, one line.
 pub fn json(report: &Report) -> String {
     let hosts = report
@@ -156,8 +214,65 @@ pub fn json(report: &Report) -> String {
         mx_up: up,
         mx_down: report.hosts.len() - up,
         hosts,
+        mta_sts: report
+            .mta_sts
+            .as_ref()
+            .zip(report.verdict.mta_sts.as_ref())
+            .map(|(facts, verdict)| {
+                json_sts(report.domain.as_deref().unwrap_or_default(), facts, verdict)
+            }),
+        tls_rpt: report
+            .mta_sts
+            .as_ref()
+            .and_then(|facts| facts.tls_rpt.as_ref())
+            .map(|found| match found {
+                Ok(record) => JsonTlsRpt {
+                    record: Some(&record.record),
+                    rua: record.rua.iter().map(String::as_str).collect(),
+                    error: None,
+                },
+                Err(error) => JsonTlsRpt {
+                    record: None,
+                    rua: Vec::new(),
+                    error: Some(error),
+                },
+            }),
     };
     crate::json::one_line(&object)
+}
+
+fn json_sts<'a>(domain: &str, facts: &'a StsFacts, verdict: &'a StsVerdict) -> JsonSts<'a> {
+    let record = facts.txt.as_ref().ok().and_then(Option::as_ref);
+    let policy = facts.policy.as_ref().and_then(|p| p.as_ref().ok());
+    let error = match (&facts.txt, &facts.policy) {
+        (Err(failure), _) | (_, Some(Err(failure))) => Some(failure.message.as_str()),
+        _ => None,
+    };
+    JsonSts {
+        status: verdict.status,
+        txt: record.map(|r| r.text.as_str()),
+        id: record.map(|r| r.id.as_str()),
+        policy_url: record.map(|_| super::policy::policy_url(domain)),
+        version: policy.map(|p| p.version.as_str()),
+        mode: policy.map(|p| p.mode.name()),
+        mx: policy.map_or_else(Vec::new, |p| p.mx.iter().map(String::as_str).collect()),
+        max_age: policy.map(|p| p.max_age),
+        uncovered: verdict.uncovered.iter().map(String::as_str).collect(),
+        policy_host: facts.policy_host.as_ref().map(|host| JsonPolicyHost {
+            address: host.address.ip().to_string(),
+            certificate: host.certificate.as_ref().map(|c| JsonCertificate {
+                subject: &c.subject,
+                issuer: &c.issuer,
+                not_after: &c.not_after_text,
+                days_left: verdict.days_left,
+            }),
+            days_left: verdict.days_left,
+            verified: host.verification_error.is_none() && host.certificate.is_some(),
+            verification_error: host.verification_error.as_deref(),
+        }),
+        error,
+        problems: verdict.problems.iter().collect(),
+    }
 }
 
 fn json_host<'a>(host: &'a HostFacts, verdict: &'a HostVerdict) -> JsonHost<'a> {
@@ -277,6 +392,40 @@ struct JsonReport<'a> {
     mx_up: usize,
     mx_down: usize,
     hosts: Vec<JsonHost<'a>>,
+    mta_sts: Option<JsonSts<'a>>,
+    tls_rpt: Option<JsonTlsRpt<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSts<'a> {
+    status: Status,
+    txt: Option<&'a str>,
+    id: Option<&'a str>,
+    policy_url: Option<String>,
+    version: Option<&'a str>,
+    mode: Option<&'static str>,
+    mx: Vec<&'a str>,
+    max_age: Option<u64>,
+    uncovered: Vec<&'a str>,
+    policy_host: Option<JsonPolicyHost<'a>>,
+    error: Option<&'a str>,
+    problems: Vec<&'a Problem>,
+}
+
+#[derive(Serialize)]
+struct JsonPolicyHost<'a> {
+    address: String,
+    certificate: Option<JsonCertificate<'a>>,
+    days_left: Option<i64>,
+    verified: bool,
+    verification_error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonTlsRpt<'a> {
+    record: Option<&'a str>,
+    rua: Vec<&'a str>,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -374,13 +523,14 @@ pub(crate) fn test_report(hosts: Vec<super::facts::HostFacts>, now: i64) -> Repo
         require_dane: false,
         require_mta_sts: false,
     };
-    let verdict = evaluate(&hosts, Some("d.test"), &thresholds, now);
+    let verdict = evaluate(&hosts, Some("d.test"), None, &thresholds, now);
     Report {
         domain: Some("d.test".into()),
         source: Source::Listed,
         port: 25,
         error: None,
         hosts,
+        mta_sts: None,
         verdict,
     }
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::evaluate::Status;
-use super::facts::{AddressFacts, HostFacts, Tls};
+use super::facts::{AddressFacts, HostFacts, StsFacts, Tls};
 use super::output::Report;
 
 /// The `Content-Type` version of the text format these lines follow.
@@ -25,6 +25,13 @@ pub const FORMAT_VERSION: &str = "0.0.4";
 pub fn render(report: &Report, duration: Duration) -> String {
     let mut families = Families::default();
     run_metrics(&mut families, report, duration);
+    // Which MX hosts a fetched MTA-STS policy leaves uncovered.
+    let uncovered = report
+        .mta_sts
+        .as_ref()
+        .filter(|facts| matches!(facts.policy, Some(Ok(_))))
+        .zip(report.verdict.mta_sts.as_ref())
+        .map(|(_, verdict)| &verdict.uncovered);
     for (host, verdict) in report.hosts.iter().zip(&report.verdict.hosts) {
         let host_labels = host_labels(host);
         families.add(
@@ -50,9 +57,51 @@ pub fn render(report: &Report, duration: Duration) -> String {
         for (address, judged) in host.addresses().iter().zip(&verdict.addresses) {
             let labels = address_labels(&host_labels, address);
             address_metrics(&mut families, &labels, address, judged.status);
+            if let Some(uncovered) = uncovered {
+                families.add(
+                    "check_mx_mta_sts_covered",
+                    "1 when a pattern of the domain's MTA-STS policy covers the MX host, else 0.",
+                    &labels,
+                    bool_value(!uncovered.contains(&host.name)),
+                );
+            }
         }
     }
+    if let Some(facts) = &report.mta_sts {
+        mta_sts_metrics(&mut families, facts);
+    }
     families.render()
+}
+
+/// The domain's MTA-STS policy: its mode, max_age and the policy host's
+/// certificate, each when known.
+fn mta_sts_metrics(families: &mut Families, facts: &StsFacts) {
+    if let Some(Ok(policy)) = &facts.policy {
+        families.add(
+            "check_mx_mta_sts_mode_info",
+            "1, labelled with the mode of the domain's MTA-STS policy.",
+            &[("mode", policy.mode.name().to_owned())],
+            "1".to_owned(),
+        );
+        families.add(
+            "check_mx_mta_sts_max_age_seconds",
+            "The max_age of the domain's MTA-STS policy.",
+            &[],
+            policy.max_age.to_string(),
+        );
+    }
+    let certificate = facts
+        .policy_host
+        .as_ref()
+        .and_then(|h| h.certificate.as_ref());
+    if let Some(certificate) = certificate {
+        families.add(
+            "check_mx_mta_sts_policy_cert_not_after",
+            "The MTA-STS policy host's certificate notAfter, in seconds since the Unix epoch.",
+            &[],
+            certificate.not_after.to_string(),
+        );
+    }
 }
 
 /// The whole run's series, blackbox_exporter's names first.

@@ -11,7 +11,8 @@ use support::json::{assert_keys, json_like_text, members};
 /// check_mx(1)'s report, one of its `hosts`, one of a host's `addresses`
 /// and the objects in an address, and one of its `problems`.
 const REPORT: &str = "status:str exit_status:num summary:str domain:str? source:str \
-                      port:num error:str? mx_up:num mx_down:num hosts:array";
+                      port:num error:str? mx_up:num mx_down:num hosts:array \
+                      mta_sts:object? tls_rpt:object?";
 const HOST: &str = "name:str preference:num? up:bool status:str lookup_error:str? \
                     problems:array notes:array dane:object? addresses:array";
 const ADDRESS: &str = "address:str status:str up:bool reached:str error:str? timed_out:bool \
@@ -26,10 +27,34 @@ const PROBLEM: &str = "status:str text:str";
 const HOST_DANE: &str = "tlsa_name:str validated:bool mx_validated:bool? records:array error:str?";
 const TLSA: &str = "usage:num selector:num matching_type:num data:str usable:bool";
 const ADDRESS_DANE: &str = "matched:bool matched_records:array trust:str? error:str?";
+/// The report's `mta_sts`, its `policy_host`, and its `tls_rpt`.
+const MTA_STS: &str = "status:str txt:str? id:str? policy_url:str? version:str? mode:str? \
+                       mx:array max_age:num? uncovered:array policy_host:object? error:str? \
+                       problems:array";
+const POLICY_HOST: &str =
+    "address:str certificate:object? days_left:num? verified:bool verification_error:str?";
+const TLS_RPT: &str = "record:str? rua:array error:str?";
 
 /// Checks `report` against the documented schema, all the way down.
 pub(super) fn assert_schema(report: &Value) {
     assert_keys(report, REPORT);
+    let sts = &report["mta_sts"];
+    if !sts.is_null() {
+        assert_keys(sts, MTA_STS);
+        let host = &sts["policy_host"];
+        if !host.is_null() {
+            assert_keys(host, POLICY_HOST);
+            if !host["certificate"].is_null() {
+                assert_keys(&host["certificate"], CERTIFICATE);
+            }
+        }
+        for problem in members(&sts["problems"]) {
+            assert_keys(problem, PROBLEM);
+        }
+    }
+    if !report["tls_rpt"].is_null() {
+        assert_keys(&report["tls_rpt"], TLS_RPT);
+    }
     for host in members(&report["hosts"]) {
         assert_keys(host, HOST);
         if !host["dane"].is_null() {

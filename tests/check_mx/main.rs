@@ -21,6 +21,7 @@ mod dane;
 mod dialogue;
 mod dns;
 mod json;
+mod mta_sts;
 mod prometheus;
 mod tls;
 mod usage;

@@ -63,7 +63,12 @@ fn the_monitoring_examples_use_only_options_check_mx_has() {
     let help = check_mx(&["--help"]);
     assert_eq!(help.status, Some(0), "{help:#?}");
     let options = example_options();
-    for new in ["--no-dane", "--require-dane", "--no-mta-sts", "--require-mta-sts"] {
+    for new in [
+        "--no-dane",
+        "--require-dane",
+        "--no-mta-sts",
+        "--require-mta-sts",
+    ] {
         assert!(
             options.iter().any(|(option, _)| option == new),
             "no example shows {new}: {options:?}"

@@ -22,6 +22,7 @@ mod conn;
 pub mod dns;
 pub mod files;
 pub mod filter;
+pub mod https;
 pub mod json;
 pub mod mx;
 pub mod plugin;

@@ -76,6 +76,12 @@ impl Pki {
 
     /// A fresh CA and a leaf for `san` made as `leaf` says.
     pub fn with_leaf(san: &str, leaf: Leaf) -> Pki {
+        Pki::with_names(&[san], leaf)
+    }
+
+    /// A fresh CA and a leaf for every name of `sans` (its subject the
+    /// first) made as `leaf` says.
+    pub fn with_names(sans: &[&str], leaf: Leaf) -> Pki {
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
@@ -94,8 +100,12 @@ impl Pki {
         let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
         let issuer = Issuer::new(ca_params, ca_key);
 
-        let mut leaf_params = CertificateParams::new(vec![san.to_owned()]).expect("leaf params");
-        leaf_params.distinguished_name.push(DnType::CommonName, san);
+        let names: Vec<String> = sans.iter().map(|san| (*san).to_owned()).collect();
+        let mut leaf_params = CertificateParams::new(names).expect("leaf params");
+        leaf_params.distinguished_name.push(
+            DnType::CommonName,
+            sans.first().copied().unwrap_or_default(),
+        );
         leaf_params.use_authority_key_identifier_extension = leaf != Leaf::SelfSigned;
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
