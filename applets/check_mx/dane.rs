@@ -367,6 +367,34 @@ pub fn judge_host(host: &HostFacts, require: bool) -> HostFindings {
     findings
 }
 
+/// Backup-MX parity: when a more preferred host of the same domain has
+/// validated usable TLSA records and `host` has no TLSA records at all,
+/// senders that reach `host` (whenever the primary is down or busy) get
+/// unauthenticated TLS: the forgotten second certificate or new MX host
+/// the issue is about. Names the primary; `None` when there is nothing to
+/// say (the host has TLSA records of its own, good or bad, which
+/// [`judge_host`] judges; or no more preferred host has DANE).
+pub fn parity(host: &HostFacts, hosts: &[HostFacts]) -> Option<String> {
+    let preference = host.preference?;
+    let dane = host.dane.as_ref()?;
+    let has_no_records = matches!(&dane.lookup, Ok(answer) if answer.records.is_empty());
+    if !has_no_records {
+        return None;
+    }
+    let primary = hosts.iter().find(|other| {
+        other.preference.is_some_and(|p| p < preference)
+            && other
+                .dane
+                .as_ref()
+                .is_some_and(|d| !usable_records(d).is_empty())
+    })?;
+    Some(format!(
+        "backup MX without TLSA records while {} (MX {}) has DANE: senders reaching it get unauthenticated TLS",
+        primary.name,
+        primary.preference.unwrap_or_default()
+    ))
+}
+
 /// What a DANE sender makes of one address, as problems: none unless
 /// the host has validated usable TLSA records.
 pub fn judge_address(address: &AddressFacts) -> Vec<(Status, String)> {

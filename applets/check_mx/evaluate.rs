@@ -189,7 +189,10 @@ pub fn evaluate(
             .iter()
             .map(|address| judge_address(&host.name, address, down, thresholds, now))
             .collect();
-        let dane = dane::judge_host(host, thresholds.require_dane);
+        let mut dane = dane::judge_host(host, thresholds.require_dane);
+        if let Some(text) = dane::parity(host, hosts) {
+            dane.problems.push((Status::Warning, text));
+        }
         let dane_problems: Vec<Problem> = dane
             .problems
             .into_iter()
@@ -805,6 +808,20 @@ mod tests {
         }
     }
 
+    /// `mx2` at `preference`, up, whose TLSA lookup found no records.
+    fn backup_without_tlsa(preference: u16) -> HostFacts {
+        use crate::check_mx::facts::{DaneFacts, TlsaAnswer};
+        HostFacts {
+            preference: Some(preference),
+            dane: Some(DaneFacts {
+                tlsa_name: "_25._tcp.mx2".into(),
+                mx_validated: Some(true),
+                lookup: Ok(TlsaAnswer::default()),
+            }),
+            ..host("mx2", vec![healthy("192.0.2.2", 90)])
+        }
+    }
+
     /// `mx1` with validated TLSA `3 1 1` and one address whose TLS is
     /// `tls` and whose chain matched (`Some(true)`), did not (`Some(false)`)
     /// or was not matched at all (`None`).
@@ -887,6 +904,20 @@ mod tests {
                 },
                 Status::Critical,
                 "mx1 has no TLSA records to look up (--require-dane)",
+            ),
+            (
+                "a backup MX without TLSA where the primary has DANE: named",
+                vec![dane_host(verified(), Some(true)), backup_without_tlsa(20)],
+                thresholds(),
+                Status::Warning,
+                "mx2 backup MX without TLSA records while mx1 (MX 10) has DANE",
+            ),
+            (
+                "the same preference is no backup",
+                vec![dane_host(verified(), Some(true)), backup_without_tlsa(10)],
+                thresholds(),
+                Status::Ok,
+                "2 of 2 MX hosts of d.test up",
             ),
         ];
         for (case, hosts, thresholds, status, summary) in cases {
