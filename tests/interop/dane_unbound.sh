@@ -15,7 +15,8 @@
 # stop_postfix_instance; from lib.sh: ok/fail/check/show/keep/note/run.
 
 DN_PORT=2537
-DN_RESOLVER=127.0.53.1 DN_AUTH=127.0.53.2
+# outside 127.0.53.x, where the cargo tests' scripted DNS servers bind
+DN_RESOLVER=127.0.55.1 DN_AUTH=127.0.55.2
 DN_STARTED=0 DN_DNS_STARTED=0 DN_VERSION=""
 . "$HERE/dnssec_env.sh"
 

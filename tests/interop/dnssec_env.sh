@@ -15,8 +15,8 @@
 #       and bind9-dnsutils (dig) installed with apt-get
 #   DNSSEC_UNBOUND=ROOT/usr/sbin/unbound dnssec_env.sh start DIR ZONE ORIGIN [RESOLVER AUTH]
 #       signs ZONE (a zone file for ORIGIN, e.g. "dane.test."), starts the
-#       authoritative server on AUTH (127.0.53.2) and the resolver on
-#       RESOLVER (127.0.53.1), port 53, and prints RESOLVER once it answers
+#       authoritative server on AUTH (127.0.55.2) and the resolver on
+#       RESOLVER (127.0.55.1), port 53, and prints RESOLVER once it answers
 #       ORIGIN's SOA with the AD bit; keys, configurations, logs and pids
 #       under DIR. DNSSEC_CORRUPT="NAME..." (fully qualified): the RRSIGs of
 #       those names are damaged after signing, so they resolve to SERVFAIL.
@@ -137,7 +137,7 @@ dnssec_dig() {
 # prints RESOLVER once it answers ORIGIN's SOA with the AD bit (each
 # server gets 10 s)
 dnssec_start() {
-    local dir=$1 zone=$2 origin=$3 resolver=${4:-127.0.53.1} auth=${5:-127.0.53.2}
+    local dir=$1 zone=$2 origin=$3 resolver=${4:-127.0.55.1} auth=${5:-127.0.55.2}
     local unbound=${DNSSEC_UNBOUND:-$(command -v unbound)} role addr want deadline
     [ -x "$unbound" ] || { echo "dnssec_env: no unbound binary (set DNSSEC_UNBOUND)" >&2; return 1; }
     if ! command -v dnssec-signzone >/dev/null || ! command -v dig >/dev/null; then
