@@ -156,9 +156,12 @@ dane_check_mx_checks() {
         fail "dane: the first line does not name mx2.dane.test[::1]'s DANE mismatch"
         show "$OUT"
     fi
-    if head -n1 "$OUT" | grep -q 'mx1\.dane\.test\[127\.0\.0\.1\]'; then
+    # its summary, before the performance data
+    if head -n1 "$OUT" | sed 's/ | .*//' | grep -q 'mx1\.dane\.test\[127\.0\.0\.1\]'; then
         fail "dane: the first line names mx1.dane.test, whose TLSA matches"
         show "$OUT"
+    else
+        ok "dane: the first line does not name mx1.dane.test, whose TLSA matches"
     fi
 
     check "dane: check_mx --json dane.test (trust-ad)" 2 \
