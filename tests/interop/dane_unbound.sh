@@ -223,7 +223,7 @@ dane_checks() {
         show "$DN/dns/resolver.log"
         return 0
     fi
-    DN_VERSION="$("$STATE/roots/unbound/usr/sbin/unbound" -V 2>/dev/null | head -n1) (Debian package unbound $(pkgver unbound))"
+    DN_VERSION="Unbound $("$STATE/roots/unbound/usr/sbin/unbound" -V 2>/dev/null | sed -n '1s/^Version //p') (Debian package unbound $(pkgver unbound))"
 
     dane_loopback_check
     dane_dig_checks "$hex"
