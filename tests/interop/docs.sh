@@ -138,6 +138,40 @@ write_docs() {
                 echo '```'
             fi
         fi
+        if [ -f "$STATE/transcripts/dane.check_mx.txt" ]; then
+            echo
+            echo "## check_mx: DANE through a validating Unbound"
+            echo
+            echo "The zone \`dane.test\` is made in the run and signed with \`dnssec-keygen\` and"
+            echo "\`dnssec-signzone\` (KSK and ZSK, ECDSAP256SHA256): MX 10 \`mx1.dane.test\`"
+            echo "(127.0.0.1) and MX 20 \`mx2.dane.test\` (::1), both a Postfix on port $DN_PORT"
+            echo "offering STARTTLS with the self-signed test certificate."
+            echo "\`_$DN_PORT._tcp.mx1.dane.test\` holds its TLSA 3 1 1 (SPKI SHA-256, from"
+            echo "openssl), \`_$DN_PORT._tcp.mx2.dane.test\` a TLSA 3 1 1 that matches nothing. One"
+            echo "Unbound serves the signed zone (\`auth-zone\`, $DN_AUTH), a second one"
+            echo "validates on $DN_RESOLVER (\`module-config: \"validator iterator\"\`, the zone's DS"
+            echo "as its only trust anchor, a \`stub-zone\` to the first, every other name"
+            echo "refused); both ${DN_VERSION:-Unbound}. check_mx runs in a"
+            echo "mount namespace whose resolv.conf names only that resolver: \`check_mx --port"
+            echo "$DN_PORT -t 10 --ca-file server.pem dane.test\`. The first line, without its"
+            echo "performance data:"
+            echo
+            echo "| resolv.conf | first line | exit |"
+            echo "| --- | --- | --- |"
+            for form in check_mx:"\`options trust-ad\`" check_mx-noad-text:"without \`trust-ad\` (glibc drops the AD bit)"; do
+                f=$STATE/transcripts/dane.${form%%:*}.txt
+                [ -f "$f" ] || continue
+                echo "| ${form#*:} | \`$(head -n1 "$f" | sed 's/ | .*//')\` | $(cat "$f.rc") |"
+            done
+            if [ -f "$STATE/transcripts/dane.dig.txt" ]; then
+                echo
+                echo "The resolver's answer (\`dig +dnssec @$DN_RESOLVER _$DN_PORT._tcp.mx1.dane.test TLSA\`):"
+                echo
+                echo '```'
+                grep -E '^;; flags:|^;; ->>HEADER|^[^;].*IN[[:space:]]+(TLSA|RRSIG)' "$STATE/transcripts/dane.dig.txt"
+                echo '```'
+            fi
+        fi
         if [ -f "$STATE/transcripts/postfix-auth.auth.txt" ] || [ -f "$STATE/transcripts/exim-auth.auth.txt" ]; then
             echo
             echo "## ETRN after SMTP AUTH"

@@ -5,14 +5,16 @@
 # (2534) allowing ETRN only after SMTP AUTH (auth.sh); then Postfix (2530)
 # Exim (2531) and Sendmail (2535) as secondary MX with smtpdcheck's recipes
 # (secondary_mx.sh), and OpenSMTPD (2536) as one with its filter
-# (opensmtpd_smx.sh).
+# (opensmtpd_smx.sh); and check_mx's DANE through a validating Unbound over a
+# zone signed in the test, against a Postfix on port 2537 (dane_unbound.sh).
 # Everything listens on loopback only and lives in a private state directory
 # under /tmp; names resolve through a scripted DNS server on loopback.
 #
 # Usage: tests/interop/run.sh            (as root, Debian 12 with apt-get)
 # Environment:
-#   INTEROP_MTAS="postfix exim sendmail opensmtpd"   which MTAs to test (when
-#                          set, docs/interop.md is not rewritten)
+#   INTEROP_MTAS="postfix exim sendmail opensmtpd dane"   which MTAs to test
+#                          ("dane": the DANE case alone; when set,
+#                          docs/interop.md is not rewritten)
 #   INTEROP_KEEP_STATE=1   keep the state directory even when all checks pass
 #   INTEROP_NO_DOCS=1      do not (re)write docs/interop.md
 #
@@ -23,7 +25,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$ROOT/target/release/smtpbox
-MTAS=${INTEROP_MTAS:-postfix exim sendmail opensmtpd}
+MTAS=${INTEROP_MTAS:-postfix exim sendmail opensmtpd dane}
 START_TIME=$(date +%s)
 
 # skipped REASON: says so and exits 0, or 1 when SMTPBOX_NO_SKIP=1 (as
@@ -48,6 +50,7 @@ HELO=etrn-client.test
 . "$HERE/secondary_mx.sh"
 . "$HERE/opensmtpd_smx.sh"
 . "$HERE/auth.sh"
+. "$HERE/dane_unbound.sh"
 
 # ------------------------------------------------------------------ cleanup
 POSTFIX_STARTED=0 EXIM_PIDFILES="" SENDMAIL_PIDFILE="" SYSLOG_PID="" OPENSMTPD_PID=""
@@ -117,6 +120,7 @@ cleanup() {
     stop_opensmtpd_mx
     stop_secondary_mx
     stop_auth_mtas
+    stop_dane
     if [ -n "$SYSLOG_PID" ]; then kill_ours "$SYSLOG_PID" syslogd.py; wait "$SYSLOG_PID" 2>/dev/null; fi
     if [ "$rc" = 0 ] && [ "$FAILED" = 0 ] && [ -z "${INTEROP_KEEP_STATE:-}" ]; then
         rm -rf "$STATE"
@@ -135,9 +139,16 @@ for pkg in $(dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Provides}\n' 2
     # machine someone uses. Say so and skip, like the non-root case.
     skipped "$pkg is this machine's MTA and installing postfix would remove it"
 done
-for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $SM_PORT $PA_PORT $XA_PORT $OM_PORT; do
+for p in $P_PORT $X_PORT $S_PORT $O_PORT $X2_PORT $PM_PORT $XM_PORT $SM_PORT $PA_PORT $XA_PORT $OM_PORT $DN_PORT; do
     if port_open $p; then
         echo "interop: port 127.0.0.1:$p is already in use (a previous run still going?)"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+for a in $DN_RESOLVER $DN_AUTH; do
+    if want_mta dane && port_open 53 "$a"; then
+        echo "interop: port $a:53 is already in use (a previous run still going?)"
         echo "0 passed, 1 failed"
         exit 1
     fi
@@ -160,9 +171,13 @@ fi
 APT_LOG=$STATE/apt.log
 DL_PKGS="exim4-daemon-light sendmail-bin sendmail-cf"
 want_mta opensmtpd && DL_PKGS="$DL_PKGS opensmtpd"
+# the DANE case: unbound unpacked (no service started, nothing in /etc),
+# the signing tools, dig and jq installed
+APT_EXTRA=""
+want_mta dane && DL_PKGS="$DL_PKGS unbound" APT_EXTRA="bind9-utils bind9-dnsutils jq"
 fetch_packages() {
     local libs
-    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython sasl2-bin libsasl2-modules systemd util-linux || return 1
+    apt-get install -y -q --no-remove postfix m4 openssl iproute2 procps adduser python3 python3-dnspython sasl2-bin libsasl2-modules systemd util-linux $APT_EXTRA || return 1
     rm -f "$STATE"/debs/*.deb
     (cd "$STATE/debs" && apt-get -o APT::Sandbox::User=root download $DL_PKGS) || return 1
     # shared-library dependencies of the unpacked packages, installed normally
@@ -183,6 +198,7 @@ if [ "$apt_ok" = 1 ]; then
             exim4-daemon-light) dpkg -x "$d" "$STATE/roots/exim" ;;
             sendmail-bin | sendmail-cf) dpkg -x "$d" "$STATE/roots/sendmail" ;;
             opensmtpd) dpkg -x "$d" "$STATE/roots/opensmtpd" ;;
+            unbound) dpkg -x "$d" "$STATE/roots/unbound" ;;
         esac
     done
     ok "install postfix and unpack exim4-daemon-light, sendmail-bin, sendmail-cf${DL_PKGS##*sendmail-cf}"
@@ -896,6 +912,9 @@ if want_mta postfix || want_mta exim; then auth_mta_checks; fi
 # ============================================ secondary MX with the recipes
 if want_mta postfix || want_mta exim || want_mta sendmail; then secondary_mx_checks; fi
 if want_mta opensmtpd; then opensmtpd_smx_checks; fi
+
+# ================================= check_mx's DANE through a real resolver
+if want_mta dane; then dane_checks; fi
 
 # ======================================= loopback only, then stop, "down"
 if command -v ss >/dev/null 2>&1; then
