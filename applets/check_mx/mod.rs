@@ -369,47 +369,56 @@ async fn check(plan: Plan, port: u16) -> Report {
         thresholds,
         settings,
     } = plan;
-    let (domain, source, targets) = match what {
-        What::Hosts(targets) => (None, Source::CommandLine, targets),
-        What::Domain(domain) => match hosts::of_domain(&domain, Some(settings.deadline)).await {
-            Ok((source, targets)) => (Some(domain), source, targets),
-            Err(error) => {
-                return Report {
-                    domain: Some(domain.to_string()),
-                    source: Source::Listed,
-                    port,
-                    error: Some(error.to_string()),
-                    hosts: Vec::new(),
-                    mta_sts: None,
-                    verdict: unknown(error.to_string()),
-                };
-            }
-        },
+    let settings = Arc::new(settings);
+    // The domain's MTA-STS needs nothing of its MX answer: it starts with
+    // the MX lookup, under the same deadline, and is dropped when there is
+    // nothing to check.
+    let sts = match &what {
+        What::Domain(domain) if settings.mta_sts => {
+            let (domain, settings) = (domain.clone(), Arc::clone(&settings));
+            Some(tokio::spawn(async move {
+                policy::discover(&domain, &settings).await
+            }))
+        }
+        _ => None,
     };
-    if source == Source::Null {
-        let domain = domain.map(|d| d.to_string()).unwrap_or_default();
-        let summary =
-            format!("{domain} has a null MX (RFC 7505): it accepts no mail, nothing to check");
-        return Report {
-            domain: Some(domain),
+    let nothing_to_check = |domain: &HostName, source, error: Option<String>, summary| {
+        if let Some(task) = &sts {
+            task.abort();
+        }
+        Report {
+            domain: Some(domain.to_string()),
             source,
             port,
-            error: None,
+            error,
             hosts: Vec::new(),
             mta_sts: None,
             verdict: unknown(summary),
-        };
-    }
-    // The domain's MTA-STS beside the MX hosts' checks, under the same
-    // deadline.
-    let settings = Arc::new(settings);
-    let sts = async {
-        match &domain {
-            Some(domain) if settings.mta_sts => Some(policy::discover(domain, &settings).await),
-            _ => None,
         }
     };
-    let (hosts, mta_sts) = tokio::join!(probe::check(&targets, Arc::clone(&settings)), sts);
+    let (domain, source, targets) = match what {
+        What::Hosts(targets) => (None, Source::CommandLine, targets),
+        What::Domain(domain) => match hosts::of_domain(&domain, Some(settings.deadline)).await {
+            Ok((Source::Null, _)) => {
+                let summary = format!(
+                    "{domain} has a null MX (RFC 7505): it accepts no mail, nothing to check"
+                );
+                return nothing_to_check(&domain, Source::Null, None, summary);
+            }
+            Ok((source, targets)) => (Some(domain), source, targets),
+            Err(error) => {
+                let error = error.to_string();
+                return nothing_to_check(&domain, Source::Listed, Some(error.clone()), error);
+            }
+        },
+    };
+    let hosts = probe::check(&targets, Arc::clone(&settings)).await;
+    // A task that failed (a bug) leaves the domain without MTA-STS facts
+    // rather than the run without its hosts' results.
+    let mta_sts = match sts {
+        Some(task) => task.await.ok(),
+        None => None,
+    };
     let domain = domain.map(|d| d.to_string());
     let verdict = evaluate(
         &hosts,

@@ -381,3 +381,63 @@ fn tlsa_records_are_matched_and_judged() {
         },
     ]);
 }
+
+/// Backup-MX parity: mx1.d.test (MX 10) has a matching, validated TLSA
+/// record and mx2.d.test (MX 20), the same server under another name,
+/// has none. DANE senders that reach the backup get unauthenticated TLS:
+/// WARNING, the backup named in the summary; the primary is fine.
+#[test]
+fn a_backup_mx_without_the_primarys_dane_is_named() {
+    const BACKUP: &str = "mx2.d.test";
+    let dir = TempDir::new("check-mx-dane-parity");
+    let pki = Pki::with_names(&[MX, BACKUP], Leaf::Valid);
+    let ca = ca_file(&dir, &pki);
+    let server = TestServer::starttls(StartTls::Handshake(pki.clone()));
+    let port = server.port().to_string();
+    let tlsa_name = format!("_{port}._tcp.{MX}");
+    let zone = Zone::new()
+        .mx_at(DOMAIN, 10, MX, "127.0.0.1")
+        .mx_at(DOMAIN, 20, BACKUP, "127.0.0.1")
+        .tlsa(&tlsa_name, 3, 1, 1, &sha256(&pki.leaf_spki))
+        .signed(DOMAIN)
+        .signed(&tlsa_name);
+    let Some(dns) = DnsServer::start_or_skip(zone) else {
+        return;
+    };
+    let binary = smtpbox_bin();
+    let argv = [
+        path_arg(&binary),
+        "check_mx",
+        "--port",
+        &port,
+        "-t",
+        "4",
+        "--helo",
+        "client.test",
+        "--ca-file",
+        &ca,
+        "--no-mta-sts",
+        "--json",
+        DOMAIN,
+    ];
+    let resolv_conf = dns.resolv_conf(TRUST_AD);
+    let Some(run) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+        return;
+    };
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_schema(&report);
+    let summary = report["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with(
+            "mx2.d.test backup MX without TLSA records while mx1.d.test (MX 10) has DANE"
+        ),
+        "{report}"
+    );
+    assert_eq!(report["hosts"][0]["status"], "OK", "{report}");
+    assert_eq!(report["hosts"][1]["status"], "WARNING", "{report}");
+    assert_eq!(
+        report["hosts"][0]["addresses"][0]["dane"]["trust"], "dane-ee",
+        "{report}"
+    );
+}
