@@ -602,6 +602,19 @@ mod tests {
         &'static str,
     );
 
+    /// Each case's status, and a summary starting as the case says.
+    fn assert_cases(cases: Vec<Case>) {
+        for (case, hosts, thresholds, status, summary) in cases {
+            let verdict = judge(&hosts, &thresholds);
+            assert_eq!(verdict.status, status, "{case}: {verdict:#?}");
+            assert!(
+                verdict.summary.starts_with(summary),
+                "{case}: {:?}",
+                verdict.summary
+            );
+        }
+    }
+
     #[test]
     fn statuses_and_what_the_summary_names_first() {
         let refused = || down("192.0.2.2", Stage::Connect, "Connection refused", false);
@@ -797,15 +810,7 @@ mod tests {
                 "no MX host",
             ),
         ];
-        for (case, hosts, thresholds, status, summary) in cases {
-            let verdict = judge(&hosts, &thresholds);
-            assert_eq!(verdict.status, status, "{case}: {verdict:#?}");
-            assert!(
-                verdict.summary.starts_with(summary),
-                "{case}: {:?}",
-                verdict.summary
-            );
-        }
+        assert_cases(cases);
     }
 
     /// `mx2` at `preference`, up, whose TLSA lookup found no records.
@@ -920,15 +925,7 @@ mod tests {
                 "2 of 2 MX hosts of d.test up",
             ),
         ];
-        for (case, hosts, thresholds, status, summary) in cases {
-            let verdict = judge(&hosts, &thresholds);
-            assert_eq!(verdict.status, status, "{case}: {verdict:#?}");
-            assert!(
-                verdict.summary.starts_with(summary),
-                "{case}: {:?}",
-                verdict.summary
-            );
-        }
+        assert_cases(cases);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use support::dns::*;
 use support::json::{json_like_text, members};
 use support::prometheus::Exposition;
 
-use super::dns::{DOMAIN, RUN_LIMIT, up};
+use super::dns::{DOMAIN, check_mx_via, up};
 use super::json::assert_schema;
 use super::*;
 
@@ -138,17 +138,17 @@ fn check_rows(rows: Vec<Row>) {
         let Some(dns) = DnsServer::start_or_skip(zone) else {
             return;
         };
-        let binary = smtpbox_bin();
-        let base = [path_arg(&binary), "check_mx", "--port", &port, "-t", "4"];
         let trust: &[&str] = if row.ca_file {
             &["--ca-file", &ca]
         } else {
             &[]
         };
-        let options = [&base[..], &["--helo", "client.test"], trust, row.args].concat();
-        let resolv_conf = dns.resolv_conf(TRUST_AD);
-        let text_argv = [&options[..], &[DOMAIN]].concat();
-        let Some(text) = run_with_resolver(&resolv_conf, &text_argv, None, RUN_LIMIT) else {
+        let options = [trust, row.args].concat();
+        let run = |output: &[&str]| {
+            let args = [&options[..], output, &[DOMAIN]].concat();
+            check_mx_via(&dns, TRUST_AD, &port, "4", &args)
+        };
+        let Some(text) = run(&[]) else {
             return;
         };
         let summary = row.summary.replace("{tlsa}", &tlsa_name);
@@ -167,8 +167,7 @@ fn check_rows(rows: Vec<Row>) {
             "no line with {:?}: {text:#?}",
             row.detail
         );
-        let json_argv = [&options[..], &["--json", DOMAIN]].concat();
-        let Some(json) = run_with_resolver(&resolv_conf, &json_argv, None, RUN_LIMIT) else {
+        let Some(json) = run(&["--json"]) else {
             return;
         };
         let report = json_like_text(&json, &text);
@@ -182,9 +181,7 @@ fn check_rows(rows: Vec<Row>) {
             assert_eq!(host["dane"]["mx_validated"], row.signed, "{report}");
         }
         (row.json)(host);
-        let prometheus_argv = [&options[..], &["--prometheus", DOMAIN]].concat();
-        let Some(prometheus) = run_with_resolver(&resolv_conf, &prometheus_argv, None, RUN_LIMIT)
-        else {
+        let Some(prometheus) = run(&["--prometheus"]) else {
             return;
         };
         assert_eq!(prometheus.status, text.status, "{prometheus:#?}");
@@ -404,24 +401,8 @@ fn a_backup_mx_without_the_primarys_dane_is_named() {
     let Some(dns) = DnsServer::start_or_skip(zone) else {
         return;
     };
-    let binary = smtpbox_bin();
-    let argv = [
-        path_arg(&binary),
-        "check_mx",
-        "--port",
-        &port,
-        "-t",
-        "4",
-        "--helo",
-        "client.test",
-        "--ca-file",
-        &ca,
-        "--no-mta-sts",
-        "--json",
-        DOMAIN,
-    ];
-    let resolv_conf = dns.resolv_conf(TRUST_AD);
-    let Some(run) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+    let args = ["--ca-file", &ca, "--no-mta-sts", "--json", DOMAIN];
+    let Some(run) = check_mx_via(&dns, TRUST_AD, &port, "4", &args) else {
         return;
     };
     assert_eq!(run.status, Some(1), "{run:#?}");

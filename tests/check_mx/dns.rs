@@ -24,6 +24,22 @@ pub(super) fn two_mx() -> Zone {
         .mx_at(DOMAIN, 10, "mx1.d.test", "127.0.0.2")
 }
 
+/// `check_mx --port PORT -t SECONDS --helo client.test ARGS` in a mount
+/// namespace whose resolv.conf names only `dns`, with `options`; `None`
+/// (SKIPPED) where the namespace cannot be made.
+pub(super) fn check_mx_via(
+    dns: &DnsServer,
+    options: &str,
+    port: &str,
+    seconds: &str,
+    args: &[&str],
+) -> Option<Run> {
+    let binary = smtpbox_bin();
+    let base = [path_arg(&binary), "check_mx", "--port", port, "-t", seconds];
+    let argv = [&base[..], &["--helo", "client.test"], args].concat();
+    run_with_resolver(&dns.resolv_conf(options), &argv, None, RUN_LIMIT)
+}
+
 /// A server that greets and answers EHLO without STARTTLS.
 pub(super) fn up() -> Vec<Step> {
     vec![
@@ -74,11 +90,8 @@ fn check_rows(rows: Vec<Row>) {
             .first()
             .map_or_else(|| held[0].addr().port(), TestServer::port);
         let port = port.to_string();
-        let binary = smtpbox_bin();
-        let base = [path_arg(&binary), "check_mx", "--port", &port, "-t", "3"];
-        let argv = [&base[..], &["--helo", "client.test"], row.args, &[DOMAIN]].concat();
-        let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
-        let Some(run) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+        let args = [row.args, &[DOMAIN]].concat();
+        let Some(run) = check_mx_via(&dns, QUICK_RESOLVER, &port, "3", &args) else {
             return;
         };
         let output = assert_plugin(&run, row.status, row.summary);

@@ -12,7 +12,7 @@ use support::https::{Https, HttpsServer};
 use support::json::json_document;
 use support::prometheus::Exposition;
 
-use super::dns::{DOMAIN, RUN_LIMIT};
+use super::dns::{DOMAIN, check_mx_via};
 use super::json::assert_schema;
 use super::*;
 
@@ -114,27 +114,18 @@ fn check_rows(rows: Vec<Row>) {
             return;
         };
         let port = mx.port().to_string();
-        let binary = smtpbox_bin();
-        let base = [
-            path_arg(&binary),
-            "check_mx",
-            "--port",
-            &port,
-            "-t",
-            row.timeout,
-        ];
-        let options = ["--helo", "client.test", "--ca-file", &ca];
-        let argv = [&base[..], &options, row.args, &[DOMAIN]].concat();
-        let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
-        let Some(text) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+        let run = |output: &[&str]| {
+            let args = [&["--ca-file", &ca], row.args, output, &[DOMAIN]].concat();
+            check_mx_via(&dns, QUICK_RESOLVER, &port, row.timeout, &args)
+        };
+        let Some(text) = run(&[]) else {
             return;
         };
         let output = assert_plugin(&text, row.status, row.summary);
         for line in row.lines {
             assert!(text.stdout.lines().any(|l| l == *line), "{line}: {text:#?}");
         }
-        let json_argv = [&argv[..], &["--json"]].concat();
-        let Some(json_run) = run_with_resolver(&resolv_conf, &json_argv, None, RUN_LIMIT) else {
+        let Some(json_run) = run(&["--json"]) else {
             return;
         };
         let report = json_document(&json_run);
@@ -147,9 +138,7 @@ fn check_rows(rows: Vec<Row>) {
         let mut runs = 2;
         if !row.metrics.is_empty() {
             runs += 1;
-            let prometheus_argv = [&argv[..], &["--prometheus"]].concat();
-            let Some(run) = run_with_resolver(&resolv_conf, &prometheus_argv, None, RUN_LIMIT)
-            else {
+            let Some(run) = run(&["--prometheus"]) else {
                 return;
             };
             assert_eq!(run.status, Some(row.status), "{run:#?}");

@@ -238,7 +238,7 @@ fn a_prometheus_file_that_cannot_be_written_is_unknown() {
 /// preferences; mx1 (MX 10) is up, mx2 (MX 20) refuses.
 #[test]
 fn mx_hosts_are_labelled_with_their_name_and_preference() {
-    use super::dns::{DOMAIN, RUN_LIMIT, two_mx, up};
+    use super::dns::{DOMAIN, check_mx_via, two_mx, up};
     use support::dns::*;
 
     let hosts = vec![("127.0.0.2", up())];
@@ -249,21 +249,8 @@ fn mx_hosts_are_labelled_with_their_name_and_preference() {
         return;
     };
     let port = servers[0].port().to_string();
-    let binary = smtpbox_bin();
-    let argv = [
-        path_arg(&binary),
-        "check_mx",
-        "--port",
-        &port,
-        "-t",
-        "3",
-        "--helo",
-        "client.test",
-        "--prometheus",
-        DOMAIN,
-    ];
-    let resolv_conf = dns.resolv_conf(QUICK_RESOLVER);
-    let Some(run) = run_with_resolver(&resolv_conf, &argv, None, RUN_LIMIT) else {
+    let args = ["--prometheus", DOMAIN];
+    let Some(run) = check_mx_via(&dns, QUICK_RESOLVER, &port, "3", &args) else {
         return;
     };
     assert_eq!(run.status, Some(1), "one of two down: {run:#?}");
