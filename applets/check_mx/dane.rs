@@ -21,29 +21,12 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use super::evaluate::Status;
 use super::facts::{AddressFacts, DaneFacts, HostFacts, Tls};
 use crate::dns::{Answer, RData};
+use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 
-/// RFC 6698 §2.1.1 certificate usages. 0 and 1 (PKIX-TA, PKIX-EE) are
-/// unusable for SMTP (RFC 7672 §3.1.3).
-pub const USAGE_PKIX_TA: u8 = 0;
-pub const USAGE_PKIX_EE: u8 = 1;
-/// RFC 7672 §3.1.2: the trust anchor of the chain the server presents.
-pub const USAGE_DANE_TA: u8 = 2;
-/// RFC 7672 §3.1.1: the server's own certificate or key, no name or
-/// expiry check.
-pub const USAGE_DANE_EE: u8 = 3;
-
-/// RFC 6698 §2.1.2 selectors: the whole certificate, or its
-/// SubjectPublicKeyInfo.
-pub const SELECTOR_CERT: u8 = 0;
-pub const SELECTOR_SPKI: u8 = 1;
-
-/// RFC 6698 §2.1.3 matching types: the data itself, its SHA-256, its
-/// SHA-512.
-pub const MATCHING_EXACT: u8 = 0;
-pub const MATCHING_SHA256: u8 = 1;
-pub const MATCHING_SHA512: u8 = 2;
-
-/// One TLSA record (RFC 6698 §2.1), as published.
+/// One TLSA record (RFC 6698 §2.1), as published: the three numbers as
+/// they are (unknown ones too, to report them), read through
+/// hickory-proto's `CertUsage`, `Selector` and `Matching` (RFC 6698
+/// §2.1.1-2.1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tlsa {
     pub usage: u8,
@@ -91,21 +74,25 @@ impl Tlsa {
     /// unknown values are unusable; a digest of the wrong length can
     /// never match).
     pub fn unusable(&self) -> Option<String> {
-        match self.usage {
-            USAGE_DANE_TA | USAGE_DANE_EE => {}
-            USAGE_PKIX_TA | USAGE_PKIX_EE => {
+        match self.cert_usage() {
+            // RFC 7672 §3.1.2 and §3.1.1.
+            CertUsage::DaneTa | CertUsage::DaneEe => {}
+            CertUsage::PkixTa | CertUsage::PkixEe => {
                 return Some(format!("usage {} (PKIX) is not for SMTP", self.usage));
             }
-            usage => return Some(format!("unknown usage {usage}")),
+            _ => return Some(format!("unknown usage {}", self.usage)),
         }
-        if !matches!(self.selector, SELECTOR_CERT | SELECTOR_SPKI) {
+        if !matches!(
+            Selector::from(self.selector),
+            Selector::Full | Selector::Spki
+        ) {
             return Some(format!("unknown selector {}", self.selector));
         }
-        let length = match self.matching_type {
-            MATCHING_EXACT => None,
-            MATCHING_SHA256 => Some(ring::digest::SHA256_OUTPUT_LEN),
-            MATCHING_SHA512 => Some(ring::digest::SHA512_OUTPUT_LEN),
-            matching => return Some(format!("unknown matching type {matching}")),
+        let length = match Matching::from(self.matching_type) {
+            Matching::Raw => None,
+            Matching::Sha256 => Some(ring::digest::SHA256_OUTPUT_LEN),
+            Matching::Sha512 => Some(ring::digest::SHA512_OUTPUT_LEN),
+            _ => return Some(format!("unknown matching type {}", self.matching_type)),
         };
         match length {
             Some(length) if self.data.len() != length => Some(format!(
@@ -117,14 +104,19 @@ impl Tlsa {
         }
     }
 
+    /// The certificate usage (RFC 6698 §2.1.1).
+    pub fn cert_usage(&self) -> CertUsage {
+        CertUsage::from(self.usage)
+    }
+
     /// Whether the record matches `certificate` (a DER certificate): its
     /// selected part, digested as the matching type says, is the data.
     pub fn matches(&self, certificate: &CertificateDer<'_>) -> bool {
         if self.unusable().is_some() {
             return false;
         }
-        let selected: &[u8] = match self.selector {
-            SELECTOR_CERT => certificate.as_ref(),
+        let selected: &[u8] = match Selector::from(self.selector) {
+            Selector::Full => certificate.as_ref(),
             _ => match x509_parser::parse_x509_certificate(certificate) {
                 Ok((_, parsed)) => return self.matches_selected(parsed.public_key().raw),
                 Err(_) => return false,
@@ -135,10 +127,10 @@ impl Tlsa {
 
     fn matches_selected(&self, selected: &[u8]) -> bool {
         let digest = |algorithm| ring::digest::digest(algorithm, selected);
-        match self.matching_type {
-            MATCHING_EXACT => selected == self.data.as_slice(),
-            MATCHING_SHA256 => digest(&ring::digest::SHA256).as_ref() == self.data.as_slice(),
-            MATCHING_SHA512 => digest(&ring::digest::SHA512).as_ref() == self.data.as_slice(),
+        match Matching::from(self.matching_type) {
+            Matching::Raw => selected == self.data.as_slice(),
+            Matching::Sha256 => digest(&ring::digest::SHA256).as_ref() == self.data.as_slice(),
+            Matching::Sha512 => digest(&ring::digest::SHA512).as_ref() == self.data.as_slice(),
             _ => false,
         }
     }
@@ -206,10 +198,10 @@ pub fn match_chain(
     let mut trust = None;
     let mut ta_errors = Vec::new();
     for record in usable {
-        if record.usage == USAGE_DANE_EE && record.matches(end_entity) {
+        if record.cert_usage() == CertUsage::DaneEe && record.matches(end_entity) {
             matched.push(record.clone());
             trust = Some(Trust::DaneEe);
-        } else if record.usage == USAGE_DANE_TA {
+        } else if record.cert_usage() == CertUsage::DaneTa {
             let Some(anchor) = rest.iter().find(|c| record.matches(c)) else {
                 continue;
             };
@@ -430,10 +422,10 @@ pub fn trusted(address: &AddressFacts) -> Option<String> {
         Trust::DaneTa => "DANE-TA",
     };
     let usage = match found.trust? {
-        Trust::DaneEe => USAGE_DANE_EE,
-        Trust::DaneTa => USAGE_DANE_TA,
+        Trust::DaneEe => CertUsage::DaneEe,
+        Trust::DaneTa => CertUsage::DaneTa,
     };
-    let record = found.matched.iter().find(|r| r.usage == usage)?;
+    let record = found.matched.iter().find(|r| r.cert_usage() == usage)?;
     Some(format!("trusted by {trust} ({})", record.parameters()))
 }
 
@@ -477,23 +469,23 @@ mod tests {
     }
 
     /// The association data of `selected` for a matching type.
-    fn data(matching: u8, selected: &[u8]) -> Vec<u8> {
+    fn data(matching: Matching, selected: &[u8]) -> Vec<u8> {
         match matching {
-            MATCHING_SHA256 => ring::digest::digest(&ring::digest::SHA256, selected)
+            Matching::Sha256 => ring::digest::digest(&ring::digest::SHA256, selected)
                 .as_ref()
                 .to_vec(),
-            MATCHING_SHA512 => ring::digest::digest(&ring::digest::SHA512, selected)
+            Matching::Sha512 => ring::digest::digest(&ring::digest::SHA512, selected)
                 .as_ref()
                 .to_vec(),
             _ => selected.to_vec(),
         }
     }
 
-    fn record(usage: u8, selector: u8, matching_type: u8, data: Vec<u8>) -> Tlsa {
+    fn record(usage: CertUsage, selector: Selector, matching: Matching, data: Vec<u8>) -> Tlsa {
         Tlsa {
-            usage,
-            selector,
-            matching_type,
+            usage: u8::from(usage),
+            selector: u8::from(selector),
+            matching_type: u8::from(matching),
             data,
         }
     }
@@ -501,12 +493,12 @@ mod tests {
     /// The record of `usage selector matching` for the certificate the
     /// usage names in `chain` (the leaf for DANE-EE and PKIX-EE, the CA
     /// otherwise).
-    fn for_chain(chain: &Chain, usage: u8, selector: u8, matching: u8) -> Tlsa {
-        let end_entity = matches!(usage, USAGE_DANE_EE | USAGE_PKIX_EE);
+    fn for_chain(chain: &Chain, usage: CertUsage, selector: Selector, matching: Matching) -> Tlsa {
+        let end_entity = matches!(usage, CertUsage::DaneEe | CertUsage::PkixEe);
         let selected = match (end_entity, selector) {
-            (true, SELECTOR_CERT) => chain.leaf.to_vec(),
+            (true, Selector::Full) => chain.leaf.to_vec(),
             (true, _) => chain.leaf_spki.clone(),
-            (false, SELECTOR_CERT) => chain.ca.to_vec(),
+            (false, Selector::Full) => chain.ca.to_vec(),
             (false, _) => chain.ca_spki.clone(),
         };
         record(usage, selector, matching, data(matching, &selected))
@@ -521,15 +513,15 @@ mod tests {
         let good = chain(HOST);
         let other = chain(HOST);
         let now = UnixTime::now();
-        for usage in [USAGE_DANE_TA, USAGE_DANE_EE] {
-            for selector in [SELECTOR_CERT, SELECTOR_SPKI] {
-                for matching in [MATCHING_EXACT, MATCHING_SHA256, MATCHING_SHA512] {
+        for usage in [CertUsage::DaneTa, CertUsage::DaneEe] {
+            for selector in [Selector::Full, Selector::Spki] {
+                for matching in [Matching::Raw, Matching::Sha256, Matching::Sha512] {
                     let tlsa = for_chain(&good, usage, selector, matching);
                     let case = tlsa.parameters();
                     assert_eq!(tlsa.unusable(), None, "{case}");
                     let found =
                         match_chain(std::slice::from_ref(&tlsa), &presented(&good), HOST, now);
-                    let trust = if usage == USAGE_DANE_EE {
+                    let trust = if usage == CertUsage::DaneEe {
                         Trust::DaneEe
                     } else {
                         Trust::DaneTa
@@ -549,27 +541,37 @@ mod tests {
     #[test]
     fn unusable_records_are_named_and_never_match() {
         let good = chain(HOST);
-        let sha256 = |usage| for_chain(&good, usage, SELECTOR_SPKI, MATCHING_SHA256);
-        let mut short = sha256(USAGE_DANE_EE);
+        let sha256 = |usage| for_chain(&good, usage, Selector::Spki, Matching::Sha256);
+        let mut short = sha256(CertUsage::DaneEe);
         short.data.pop();
-        let mut long = for_chain(&good, USAGE_DANE_EE, SELECTOR_CERT, MATCHING_SHA512);
+        let mut long = for_chain(&good, CertUsage::DaneEe, Selector::Full, Matching::Sha512);
         long.data.push(0);
         let cases = [
-            (sha256(USAGE_PKIX_TA), "usage 0 (PKIX) is not for SMTP"),
-            (sha256(USAGE_PKIX_EE), "usage 1 (PKIX) is not for SMTP"),
-            (sha256(4), "unknown usage 4"),
+            (sha256(CertUsage::PkixTa), "usage 0 (PKIX) is not for SMTP"),
+            (sha256(CertUsage::PkixEe), "usage 1 (PKIX) is not for SMTP"),
+            (sha256(CertUsage::from(4)), "unknown usage 4"),
             (
-                record(USAGE_DANE_EE, 2, MATCHING_SHA256, vec![0; 32]),
+                record(
+                    CertUsage::DaneEe,
+                    Selector::from(2),
+                    Matching::Sha256,
+                    vec![0; 32],
+                ),
                 "unknown selector 2",
             ),
             (
-                record(USAGE_DANE_EE, SELECTOR_SPKI, 3, vec![0; 32]),
+                record(
+                    CertUsage::DaneEe,
+                    Selector::Spki,
+                    Matching::from(3),
+                    vec![0; 32],
+                ),
                 "unknown matching type 3",
             ),
             (short, "31 octets of data where the digest has 32"),
             (long, "65 octets of data where the digest has 64"),
             (
-                record(USAGE_DANE_EE, SELECTOR_CERT, MATCHING_EXACT, vec![]),
+                record(CertUsage::DaneEe, Selector::Full, Matching::Raw, vec![]),
                 "no data",
             ),
         ];
@@ -583,7 +585,12 @@ mod tests {
     #[test]
     fn garbage_certificates_and_empty_chains_match_nothing() {
         let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-        let spki = record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![0; 32]);
+        let spki = record(
+            CertUsage::DaneEe,
+            Selector::Spki,
+            Matching::Sha256,
+            vec![0; 32],
+        );
         assert!(!spki.matches(&garbage));
         let found = match_chain(
             std::slice::from_ref(&spki),
@@ -600,7 +607,7 @@ mod tests {
     fn dane_ta_wants_the_anchor_in_the_chain_and_the_name_to_match() {
         let good = chain(HOST);
         let now = UnixTime::now();
-        let ta = for_chain(&good, USAGE_DANE_TA, SELECTOR_CERT, MATCHING_SHA256);
+        let ta = for_chain(&good, CertUsage::DaneTa, Selector::Full, Matching::Sha256);
         // RFC 7671 §5.2.2: a trust anchor not presented is not found.
         let found = match_chain(
             std::slice::from_ref(&ta),
@@ -611,10 +618,10 @@ mod tests {
         assert_eq!(found.trust, None);
         // A DANE-TA record for the leaf itself matches no trust anchor.
         let leaf_as_ta = record(
-            USAGE_DANE_TA,
-            SELECTOR_CERT,
-            MATCHING_SHA256,
-            data(MATCHING_SHA256, &good.leaf),
+            CertUsage::DaneTa,
+            Selector::Full,
+            Matching::Sha256,
+            data(Matching::Sha256, &good.leaf),
         );
         let found = match_chain(&[leaf_as_ta], &presented(&good), HOST, now);
         assert_eq!(found.trust, None);
@@ -632,7 +639,7 @@ mod tests {
     #[test]
     fn dane_ee_checks_neither_name_nor_expiry() {
         let good = chain("elsewhere.test");
-        let ee = for_chain(&good, USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256);
+        let ee = for_chain(&good, CertUsage::DaneEe, Selector::Spki, Matching::Sha256);
         let far_future = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1 << 40));
         let found = match_chain(&[ee], &presented(&good), HOST, far_future);
         assert_eq!(found.trust, Some(Trust::DaneEe));
@@ -674,8 +681,22 @@ mod tests {
 
     #[test]
     fn what_a_dane_sender_makes_of_a_host() {
-        let ee = || record(USAGE_DANE_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![7; 32]);
-        let pkix = || record(USAGE_PKIX_EE, SELECTOR_SPKI, MATCHING_SHA256, vec![7; 32]);
+        let ee = || {
+            record(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                vec![7; 32],
+            )
+        };
+        let pkix = || {
+            record(
+                CertUsage::PkixEe,
+                Selector::Spki,
+                Matching::Sha256,
+                vec![7; 32],
+            )
+        };
         let answer = |records: Vec<Tlsa>, validated| Ok(TlsaAnswer { records, validated });
         let failed = |timed_out| {
             Err(Failure {

@@ -102,6 +102,16 @@ pub struct Problem {
     pub text: String,
 }
 
+impl Problem {
+    pub fn new(status: Status, subject: &str, text: String) -> Problem {
+        Problem {
+            status,
+            subject: subject.to_owned(),
+            text,
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.subject, self.text)
@@ -308,13 +318,7 @@ fn judge_address(
 ) -> AddressVerdict {
     let peer = peer(host, address);
     let mut problems = Vec::new();
-    let mut problem = |status: Status, text: String| {
-        problems.push(Problem {
-            status,
-            subject: peer.clone(),
-            text,
-        })
-    };
+    let mut problem = |status, text| problems.push(Problem::new(status, &peer, text));
     if let Some(failure) = &address.failure {
         problem(
             failure_status(failure, down),

@@ -339,13 +339,7 @@ pub struct StsVerdict {
 /// since the Unix epoch). See check_mx(1) for the rules.
 pub fn judge(sts: &StsFacts, hosts: &[HostFacts], rules: StsRules, now: i64) -> StsVerdict {
     let mut problems = Vec::new();
-    let mut problem = |status: Status, text: String| {
-        problems.push(Problem {
-            status,
-            subject: SUBJECT.to_owned(),
-            text,
-        })
-    };
+    let mut problem = |status, text| problems.push(Problem::new(status, SUBJECT, text));
     let unfetched = if rules.require {
         Status::Critical
     } else {
@@ -744,6 +738,7 @@ mod tests {
         let enforce = policy("enforce");
         let testing = policy("testing");
         let none = policy("none");
+        let one = || vec![host("mx1.d.test", verified())];
         let two = || {
             vec![
                 host("mx1.d.test", verified()),
@@ -766,7 +761,7 @@ mod tests {
             (
                 "enforce, all covered",
                 sts(Some(Ok(&enforce)), 90),
-                vec![host("mx1.d.test", verified())],
+                one(),
                 rules(),
                 Status::Ok,
                 "",
@@ -844,7 +839,7 @@ mod tests {
             (
                 "policy host certificate 5 days",
                 sts(Some(Ok(&enforce)), 5),
-                vec![host("mx1.d.test", verified())],
+                one(),
                 rules(),
                 Status::Critical,
                 "MTA-STS policy host certificate expires in 5 days",
@@ -852,7 +847,7 @@ mod tests {
             (
                 "policy host certificate 10 days",
                 sts(Some(Ok(&enforce)), 10),
-                vec![host("mx1.d.test", verified())],
+                one(),
                 rules(),
                 Status::Warning,
                 "MTA-STS policy host certificate expires in 10 days",
@@ -869,7 +864,7 @@ mod tests {
             (
                 "testing, required",
                 sts(Some(Ok(&testing)), 90),
-                vec![host("mx1.d.test", verified())],
+                one(),
                 require,
                 Status::Critical,
                 "MTA-STS mode testing where --require-mta-sts wants enforce",
