@@ -362,10 +362,10 @@ pub fn judge_host(host: &HostFacts, require: bool) -> HostFindings {
 /// Backup-MX parity: when a more preferred host of the same domain has
 /// validated usable TLSA records and `host` has no TLSA records at all,
 /// senders that reach `host` (whenever the primary is down or busy) get
-/// unauthenticated TLS: the forgotten second certificate or new MX host
-/// the issue is about. Names the primary; `None` when there is nothing to
-/// say (the host has TLSA records of its own, good or bad, which
-/// [`judge_host`] judges; or no more preferred host has DANE).
+/// unauthenticated TLS: a new MX host left out of the TLSA set, the
+/// commonest way DANE breaks unseen. Names the primary; `None` when there
+/// is nothing to say (the host has TLSA records of its own, good or bad,
+/// which [`judge_host`] judges; or no more preferred host has DANE).
 pub fn parity(host: &HostFacts, hosts: &[HostFacts]) -> Option<String> {
     let preference = host.preference?;
     let dane = host.dane.as_ref()?;

@@ -23,8 +23,8 @@ const POLICY_VERSION: &str = "STSv1";
 pub const MAX_AGE_LIMIT: u64 = 31_557_600;
 /// RFC 8461 §3.2: `sts-policy-max-age-value = 1*10(DIGIT)`.
 const MAX_AGE_DIGITS: usize = 10;
-/// The most policy bytes read (RFC 8461 §3.3 lets senders limit it; 64 KiB
-/// as the issue asks).
+/// The most policy bytes read: RFC 8461 §3.3 lets senders limit it, and a
+/// policy is a few hundred bytes; 64 KiB leaves room for any real one.
 pub const MAX_POLICY_BYTES: usize = 65_536;
 /// RFC 8460 §3: the TLS-RPT record's name is these labels before the domain.
 pub const TLSRPT_LABELS: &str = "_smtp._tls";
