@@ -18,10 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::UnixTime;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-use rustls::pki_types::UnixTime;
 
 use super::certificate::{self, Seen};
 use super::dane::{self, Tlsa};
