@@ -15,8 +15,10 @@ use proptest::prelude::*;
 /// `assert!`s proptest reports and shrinks like its own `prop_assert!`s.
 mod checks {
     pub mod cache_file;
+    pub mod dane;
     pub mod defaults_file;
     pub mod etrn_hosts;
+    pub mod mta_sts;
     pub mod names;
     pub mod netrc;
     pub mod opensmtpd;
@@ -29,8 +31,10 @@ mod checks {
 
 mod board;
 mod cache_file;
+mod dane;
 mod defaults_file;
 mod etrn_hosts;
+mod mta_sts;
 mod netrc;
 mod opensmtpd;
 mod policy;
