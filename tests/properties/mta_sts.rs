@@ -2,18 +2,14 @@
 //! policy file, the `_mta-sts` and `_smtp._tls` TXT records, and the mx
 //! pattern rule.
 
-use std::time::{Duration, Instant};
-
 use proptest::prelude::*;
 
-use smtpbox::check_mx::mta_sts::{
-    MAX_AGE_LIMIT, MAX_POLICY_BYTES, Mode, Policy, parse_policy, sts_record,
-};
+use smtpbox::check_mx::mta_sts::{MAX_AGE_LIMIT, Mode, Policy, parse_policy, sts_record};
 
 use crate::checks::mta_sts::{
     LINE_ENDS, check_covers, check_policy, check_sts_record, check_tls_rpt, check_wildcard, render,
 };
-use crate::{any_text, config, config_with_cases, host_name, one_of, text_from};
+use crate::{any_text, config, host_name, one_of, text_from};
 
 /// Keys, values, separators and line ends of policy files, right and wrong.
 #[rustfmt::skip]
@@ -226,64 +222,5 @@ proptest! {
             "{:?}", outcome
         );
         check_sts_record(&[record]);
-    }
-}
-
-/// How much longer a body four times as long may take to read: a linear
-/// reader takes about 4 times as long, a quadratic one 16 times.
-const MAX_GROWTH: u32 = 10;
-/// Slack for a busy machine, well under what a quadratic reader takes on
-/// a body of the cap (seconds in a debug build).
-const SLACK: Duration = Duration::from_millis(50);
-
-/// The least of three timings of reading `body`, and the outcome.
-fn timed(body: &[u8]) -> (Duration, Result<Policy, String>) {
-    let mut least = Duration::MAX;
-    let mut outcome = Err(String::new());
-    for _ in 0..3 {
-        let started = Instant::now();
-        outcome = parse_policy(body);
-        least = least.min(started.elapsed());
-    }
-    (least, outcome)
-}
-
-proptest! {
-    #![proptest_config(config_with_cases(8))]
-
-    /// Bodies of one repeated line are read in linear time: a body of the
-    /// fetch's cap (`MAX_POLICY_BYTES`) takes at most `MAX_GROWTH` times
-    /// as long as a quarter of it (with `SLACK`), and errors stay bounded.
-    #[test]
-    fn long_policies_are_read_in_linear_time(
-        line in prop_oneof![
-            Just("mx: mx1.d.test\r\n".to_owned()),
-            Just("\r\n".to_owned()),
-            Just("x-ext: y\n".to_owned()),
-            Just("\r".to_owned()),
-            Just("mx".to_owned()),
-            Just("9".to_owned()),
-            policy_line(),
-        ],
-        head in prop_oneof![
-            Just("version: STSv1\nmode: enforce\nmax_age: 1\n".to_owned()),
-            Just("max_age: ".to_owned()),
-            Just("mx: ".to_owned()),
-            Just(String::new()),
-        ],
-    ) {
-        let body = |size: usize| {
-            let body = head.clone() + &line.repeat(size / line.len().max(1) + 1);
-            body.into_bytes()
-        };
-        let (quarter, _) = timed(&body(MAX_POLICY_BYTES / 4));
-        let (cap, outcome) = timed(&body(MAX_POLICY_BYTES));
-        prop_assert!(
-            cap < quarter * MAX_GROWTH + SLACK,
-            "{quarter:?}, then {cap:?} for 4 times as much"
-        );
-        if let Err(error) = outcome {
-            prop_assert!(error.len() <= crate::checks::mta_sts::MAX_ERROR_LEN);
-        }
     }
 }
