@@ -5,9 +5,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData,
-};
+use crate::support::tls::Pki;
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use smtpbox::check_mx::dane::{Tlsa, Trust, match_chain};
@@ -58,21 +56,12 @@ struct Certificates {
 }
 
 static CERTIFICATES: LazyLock<Certificates> = LazyLock::new(|| {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    let ca_key = KeyPair::generate().expect("CA key");
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let ca_spki = ca_key.subject_public_key_info();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_params = CertificateParams::new(vec![HOST.to_owned()]).expect("leaf params");
-    let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
+    let pki = Pki::new(HOST);
     Certificates {
-        leaf: leaf.der().clone(),
-        leaf_spki: leaf_key.subject_public_key_info(),
-        ca: ca.der().clone(),
-        ca_spki,
+        leaf: CertificateDer::from(pki.leaf_der),
+        leaf_spki: pki.leaf_spki,
+        ca: CertificateDer::from(pki.ca_der),
+        ca_spki: pki.ca_spki,
     }
 });
 

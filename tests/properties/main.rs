@@ -11,6 +11,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
+#[path = "../support/mod.rs"]
+#[macro_use]
+mod support;
+
 /// Shared with the fuzz targets of the same names: proptest-free code whose
 /// `assert!`s proptest reports and shrinks like its own `prop_assert!`s.
 mod checks {

@@ -45,11 +45,12 @@ pub struct Pki {
     /// The leaf's notBefore and notAfter, seconds since the Unix epoch.
     pub not_before: i64,
     pub not_after: i64,
-    /// The leaf and CA certificates and the leaf's SubjectPublicKeyInfo,
-    /// DER, for tests that publish TLSA records of them.
+    /// The leaf and CA certificates and their SubjectPublicKeyInfos, DER
+    /// as rcgen made them, for tests that publish TLSA records of them.
     pub leaf_der: Vec<u8>,
     pub leaf_spki: Vec<u8>,
     pub ca_der: Vec<u8>,
+    pub ca_spki: Vec<u8>,
 }
 
 /// The server certificate a [`Pki`] makes.
@@ -98,6 +99,7 @@ impl Pki {
         ];
         let ca_key = KeyPair::generate().expect("CA key");
         let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let ca_spki = rcgen::PublicKeyData::subject_public_key_info(&ca_key);
         let issuer = Issuer::new(ca_params, ca_key);
 
         let names: Vec<String> = sans.iter().map(|san| (*san).to_owned()).collect();
@@ -156,6 +158,7 @@ impl Pki {
             leaf_der,
             leaf_spki,
             ca_der,
+            ca_spki,
         }
     }
 }
