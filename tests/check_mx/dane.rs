@@ -29,12 +29,12 @@ fn sha256(data: &[u8]) -> Vec<u8> {
 
 /// `3 1 1` of the server's key: DANE-EE, SPKI, SHA-256.
 fn ee_spki(pki: &Pki) -> Vec<Record> {
-    vec![(3, 1, 1, sha256(&pki.leaf_spki))]
+    vec![(3, 1, 1, sha256(&pki.der.leaf_spki))]
 }
 
 /// `2 0 1` of the CA that signed the server's certificate.
 fn ta_cert(pki: &Pki) -> Vec<Record> {
-    vec![(2, 0, 1, sha256(&pki.ca_der))]
+    vec![(2, 0, 1, sha256(&pki.der.ca))]
 }
 
 /// A `3 1 1` record of some other key.
@@ -50,8 +50,8 @@ fn rollover_pair(pki: &Pki) -> Vec<Record> {
 /// Only the PKIX usages, unusable for SMTP.
 fn pkix_only(pki: &Pki) -> Vec<Record> {
     vec![
-        (0, 0, 1, sha256(&pki.ca_der)),
-        (1, 0, 1, sha256(&pki.leaf_der)),
+        (0, 0, 1, sha256(&pki.der.ca)),
+        (1, 0, 1, sha256(&pki.der.leaf)),
     ]
 }
 
@@ -395,7 +395,7 @@ fn a_backup_mx_without_the_primarys_dane_is_named() {
     let zone = Zone::new()
         .mx_at(DOMAIN, 10, MX, "127.0.0.1")
         .mx_at(DOMAIN, 20, BACKUP, "127.0.0.1")
-        .tlsa(&tlsa_name, 3, 1, 1, &sha256(&pki.leaf_spki))
+        .tlsa(&tlsa_name, 3, 1, 1, &sha256(&pki.der.leaf_spki))
         .signed(DOMAIN)
         .signed(&tlsa_name);
     let Some(dns) = DnsServer::start_or_skip(zone) else {

@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use crate::support::tls::Pki;
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use smtpbox::check_mx::dane::{Tlsa, Trust, match_chain};
@@ -15,6 +14,7 @@ use crate::checks::dane::{
     selected,
 };
 use crate::config;
+use crate::support::tls::{Certificates, Pki};
 
 /// The MX host name the certificates below are for.
 const HOST: &str = "mx1.d.test";
@@ -48,22 +48,7 @@ fn now() -> impl Strategy<Value = UnixTime> {
 
 /// A CA and a leaf for [`HOST`] it signed, made once by rcgen: each one's
 /// DER and SubjectPublicKeyInfo as rcgen (not x509-parser) has them.
-struct Certificates {
-    leaf: CertificateDer<'static>,
-    leaf_spki: Vec<u8>,
-    ca: CertificateDer<'static>,
-    ca_spki: Vec<u8>,
-}
-
-static CERTIFICATES: LazyLock<Certificates> = LazyLock::new(|| {
-    let pki = Pki::new(HOST);
-    Certificates {
-        leaf: CertificateDer::from(pki.leaf_der),
-        leaf_spki: pki.leaf_spki,
-        ca: CertificateDer::from(pki.ca_der),
-        ca_spki: pki.ca_spki,
-    }
-});
+static CERTIFICATES: LazyLock<Certificates> = LazyLock::new(|| Pki::new(HOST).der);
 
 /// A presented certificate: the leaf, the CA, one of them cut short or
 /// with one octet changed, or arbitrary bytes.

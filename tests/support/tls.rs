@@ -4,6 +4,8 @@
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
+
 use super::conn::is_retry;
 
 /// A TLS server stream over a test connection.
@@ -45,11 +47,17 @@ pub struct Pki {
     /// The leaf's notBefore and notAfter, seconds since the Unix epoch.
     pub not_before: i64,
     pub not_after: i64,
-    /// The leaf and CA certificates and their SubjectPublicKeyInfos, DER
-    /// as rcgen made them, for tests that publish TLSA records of them.
-    pub leaf_der: Vec<u8>,
+    /// The certificates, for tests that publish TLSA records of them.
+    pub der: Certificates,
+}
+
+/// A leaf and its CA, each certificate and its SubjectPublicKeyInfo as
+/// rcgen made them (DER).
+#[derive(Clone)]
+pub struct Certificates {
+    pub leaf: CertificateDer<'static>,
     pub leaf_spki: Vec<u8>,
-    pub ca_der: Vec<u8>,
+    pub ca: CertificateDer<'static>,
     pub ca_spki: Vec<u8>,
 }
 
@@ -134,7 +142,12 @@ impl Pki {
             _ => leaf_params.signed_by(&leaf_key, &issuer),
         }
         .expect("leaf certificate");
-        let (leaf_der, ca_der) = (leaf_cert.der().to_vec(), ca_cert.der().to_vec());
+        let der = Certificates {
+            leaf: leaf_cert.der().clone(),
+            leaf_spki,
+            ca: ca_cert.der().clone(),
+            ca_spki,
+        };
         let mut chain = vec![leaf_cert.der().clone()];
         if leaf != Leaf::SelfSigned {
             chain.push(ca_cert.der().clone());
@@ -155,10 +168,7 @@ impl Pki {
             config: Arc::new(config),
             not_before,
             not_after,
-            leaf_der,
-            leaf_spki,
-            ca_der,
-            ca_spki,
+            der,
         }
     }
 }
